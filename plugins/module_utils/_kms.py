@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright: byok.kms contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one way the collection talks to KMS. Private to byok.kms.
+
+Every call goes through :meth:`KmsClient.call`: throttling and transient errors are retried with
+jittered backoff (amazon.aws ``AWSRetry``), and botocore's exceptions become :class:`KmsError`.
+Nothing else in the collection imports botocore. The client holds no per-key state, so one instance
+can serve every key of a run (the worker-process path planned for later reuses it across loop items).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+try:
+    import botocore.config
+    import botocore.exceptions
+
+    HAS_BOTOCORE = True
+except ImportError:  # AnsibleAWSModule reports the missing library
+    HAS_BOTOCORE = False
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.byok.kms.plugins.module_utils._errors import KmsError
+
+# Codes worth another try, on top of AWSRetry's own list (RequestLimitExceeded, Throttling, ...).
+TRANSIENT_ERROR_CODES = ["ThrottlingException", "KMSInternalException", "DependencyTimeoutException"]
+# Calls that create something: a retry after a lost response could create it twice, so only a
+# throttled request (rejected before KMS did anything) is retried.
+NOT_IDEMPOTENT = frozenset(["CreateKey"])
+
+
+def client_config() -> Any:
+    """botocore config for the KMS client: botocore itself never retries, ``KmsClient`` does."""
+    return botocore.config.Config(
+        retries={"mode": "standard", "total_max_attempts": 1},
+        connect_timeout=10,
+        read_timeout=60,
+    )
+
+
+def _method_name(operation: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
+
+
+class KmsClient:
+    """A boto3 KMS client with retries and error mapping. ``calls`` counts calls per operation."""
+
+    def __init__(self, client: Any, retries: int = 10, delay: float = 1, max_delay: float = 30) -> None:
+        self._client = client
+        self.calls: Counter[str] = Counter()
+        self._retry = AWSRetry.jittered_backoff(
+            retries=retries, delay=delay, max_delay=max_delay, catch_extra_error_codes=TRANSIENT_ERROR_CODES
+        )
+        self._retry_throttled_only = AWSRetry.jittered_backoff(
+            retries=retries, delay=delay, max_delay=max_delay, catch_extra_error_codes=["ThrottlingException"]
+        )
+
+    def _attempt(self, method: Any, operation: str, params: dict) -> dict:
+        self.calls[operation] += 1
+        return method(**params)
+
+    def call(self, operation: str, **params: Any) -> dict:
+        """Call a KMS operation by its API name (``DescribeKey``); return the response without
+        ``ResponseMetadata``; raise :class:`KmsError` on failure."""
+        method = getattr(self._client, _method_name(operation))
+        retry = self._retry_throttled_only if operation in NOT_IDEMPOTENT else self._retry
+        try:
+            response = retry(self._attempt)(method, operation, params)
+        except botocore.exceptions.ClientError as e:
+            error = e.response.get("Error", {})
+            raise KmsError(operation, error.get("Code", "Unknown"), error.get("Message", "")) from None
+        except botocore.exceptions.BotoCoreError as e:
+            raise KmsError(operation, type(e).__name__, str(e)) from None
+        response.pop("ResponseMetadata", None)
+        return response
+
+    def paginate(self, operation: str, result_key: str, **params: Any) -> list:
+        """Call a paginated operation until the last page; return the concatenated ``result_key``."""
+        items: list = []
+        while True:
+            page = self.call(operation, **params)
+            items.extend(page.get(result_key, []))
+            marker = page.get("NextMarker")
+            if not page.get("Truncated") or not marker:
+                return items
+            params = dict(params, Marker=marker)
