@@ -12,14 +12,28 @@
     ``ParametersValidTo``, rotation dates). Shifting it forward makes tokens and material expire.
 ``GET/POST /byok-api/config`` ``{"import_token_lifetime_seconds": S}``: lifetime of import tokens issued
     from now on (default 86400, or env ``BYOK_KMS_IMPORT_TOKEN_LIFETIME`` at server start).
-``POST /byok-api/reset-controls``: clock offset 0, default token lifetime (the call log is kept).
+``GET  /byok-api/delay``              -> ``{"delays": {"CreateAlias": {"seconds": S, "gather": N}}, "held": {...},
+    "gathered": {...}, "timed_out": {...}}``: the delays set, and per operation how many requests were held, how
+    many of them were released because their group was complete (``gather``) and how many after S seconds.
+``POST /byok-api/delay``  ``{"operation": OP, "seconds": S}``: hold every request for the KMS operation OP
+    (e.g. ``CreateAlias``) S seconds before it is processed. Requests are held before the server-wide request
+    lock, so other requests (also more requests for OP) go on meanwhile: concurrent requests really overlap.
+    With ``"gather": N`` a request for OP is held until N requests for OP are held, then those N are released
+    together (and the next request starts a new group); S is the timeout after which a request goes on
+    anyway. E.g. ``{"operation": "CreateAlias", "seconds": 30, "gather": 3}``: three runs creating the same
+    alias have all passed DescribeKey and CreateKey before any CreateAlias is processed, so two of them lose.
+    ``{"operation": OP, "seconds": 0}`` clears the delay of OP, ``{"clear": true}`` clears all delays;
+    clearing releases the requests held for it at once.
+``POST /byok-api/reset-controls``: clock offset 0, default token lifetime, no delays (the call log is kept).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
+import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
@@ -27,6 +41,15 @@ from urllib.parse import parse_qs
 
 DEFAULT_TOKEN_LIFETIME = 86400.0
 KMS_TARGET_PREFIX = "TrentService."
+MAX_DELAY_SECONDS = 300.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Delay:
+    """How requests for one operation are held: ``seconds`` each, or until ``gather`` of them are held."""
+
+    seconds: float
+    gather: int = 0
 
 
 class Controls:
@@ -34,9 +57,16 @@ class Controls:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._released = threading.Condition(self._lock)
         self.clock_offset = 0.0
         self.token_lifetime = self.default_token_lifetime()
         self._calls: list[str] = []
+        self._delays: dict[str, Delay] = {}
+        self._waiting: Counter[str] = Counter()  # requests of the current group, per operation
+        self._generation: Counter[str] = Counter()  # bumped when a group is released or a delay cleared
+        self._held: Counter[str] = Counter()
+        self._gathered: Counter[str] = Counter()
+        self._timed_out: Counter[str] = Counter()
 
     @staticmethod
     def default_token_lifetime() -> float:
@@ -60,6 +90,67 @@ class Controls:
         with self._lock:
             self.clock_offset = 0.0
             self.token_lifetime = self.default_token_lifetime()
+            self._clear_delays(list(self._delays))
+
+    # -- delays ------------------------------------------------------------------------------------
+
+    def _clear_delays(self, operations: list[str]) -> None:
+        """Drop the delays of these operations and release their held requests (lock held)."""
+        for operation in operations:
+            self._delays.pop(operation, None)
+            self._waiting[operation] = 0
+            self._generation[operation] += 1
+        self._released.notify_all()
+
+    def set_delay(self, operation: Any, seconds: Any = 0, gather: Any = 0) -> None:
+        if not isinstance(operation, str) or not operation.isalnum():
+            raise ValueError(f"operation must be a KMS operation name such as CreateAlias, not {operation!r}")
+        seconds = float(seconds)
+        if not 0 <= seconds <= MAX_DELAY_SECONDS:
+            raise ValueError(f"seconds must be between 0 and {MAX_DELAY_SECONDS:g}, not {seconds:g}")
+        if isinstance(gather, bool) or not isinstance(gather, int) or gather < 0:
+            raise ValueError(f"gather must be a whole number >= 0, not {gather!r}")
+        with self._lock:
+            self._clear_delays([operation])
+            if seconds > 0:
+                self._delays[operation] = Delay(seconds, gather)
+
+    def clear_delays(self) -> None:
+        with self._lock:
+            self._clear_delays(list(self._delays))
+
+    def delays(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "delays": {op: dataclasses.asdict(delay) for op, delay in self._delays.items()},
+                "held": dict(self._held), "gathered": dict(self._gathered), "timed_out": dict(self._timed_out),
+            }
+
+    def hold(self, operation: str) -> None:
+        """Hold a request for ``operation`` as its delay says (returns at once without one). Waits on a
+        condition, so the lock is free while it waits."""
+        with self._lock:
+            delay = self._delays.get(operation)
+            if delay is None:
+                return
+            self._held[operation] += 1
+            deadline = time.monotonic() + delay.seconds
+            generation = self._generation[operation]
+            self._waiting[operation] += 1
+            if delay.gather and self._waiting[operation] >= delay.gather:
+                self._gathered[operation] += self._waiting[operation]
+                self._waiting[operation] = 0
+                self._generation[operation] += 1
+                self._released.notify_all()
+                return
+            while self._generation[operation] == generation:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._waiting[operation] -= 1
+                    if delay.gather:
+                        self._timed_out[operation] += 1
+                    return
+                self._released.wait(remaining)
 
 
 CONTROLS = Controls()
@@ -106,6 +197,13 @@ def control_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
                 CONTROLS.token_lifetime = float(body["import_token_lifetime_seconds"])
             return _json_response(start_response, "200 OK", {
                 "import_token_lifetime_seconds": CONTROLS.token_lifetime})
+        if path == "/byok-api/delay":
+            if method == "POST":
+                if body.get("clear"):
+                    CONTROLS.clear_delays()
+                else:
+                    CONTROLS.set_delay(body.get("operation"), body.get("seconds", 0), body.get("gather", 0))
+            return _json_response(start_response, "200 OK", CONTROLS.delays())
         if path == "/byok-api/reset-controls" and method == "POST":
             CONTROLS.reset()
             return _json_response(start_response, "200 OK", {"reset": True})
@@ -115,7 +213,7 @@ def control_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
 
 
 def wrap_dispatcher(dispatcher_class: type) -> None:
-    """Route /byok-api/ to the controls and log KMS operations, in front of moto's dispatcher."""
+    """Route /byok-api/ to the controls, log KMS operations and apply delays, in front of moto's dispatcher."""
     if getattr(dispatcher_class, "_byok_wrapped", False):
         return
     original_call = dispatcher_class.__call__
@@ -125,7 +223,10 @@ def wrap_dispatcher(dispatcher_class: type) -> None:
             return control_app(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(KMS_TARGET_PREFIX):
-            CONTROLS.record_call(target[len(KMS_TARGET_PREFIX):])
+            operation = target[len(KMS_TARGET_PREFIX):]
+            CONTROLS.record_call(operation)
+            # Before moto's dispatcher, so before _responses.REQUEST_LOCK: a held request blocks nobody.
+            CONTROLS.hold(operation)
         return original_call(self, environ, start_response)
 
     dispatcher_class.__call__ = __call__

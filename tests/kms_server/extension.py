@@ -14,7 +14,8 @@ What it changes (see issue 2 and 3, and /work/shared/docs/kms-import-facts.md):
 - Import: GetParametersForImport, ImportKeyMaterial (real unwrap), DeleteImportedKeyMaterial, lazy expiry,
   NEW_KEY_MATERIAL + RotateKeyOnDemand + ListKeyRotations(IncludeKeyMaterial); the imported material
   is really used by Encrypt/Decrypt/GenerateDataKey/ReEncrypt, Sign/Verify/GetPublicKey, GenerateMac/VerifyMac.
-- Test-only controls under ``/byok-api/`` (call counting, clock, token lifetime): see ``_control.py``.
+- Test-only controls under ``/byok-api/`` (call counting, clock, token lifetime, request delays): see
+  ``_control.py``.
 
 Modules: ``_errors`` (AWS error codes), ``_control`` (controls, WSGI hook), ``_crypto`` (wrapping,
 material checks, ciphertext format), ``_model`` (keys, backend), ``_import`` (import operations),

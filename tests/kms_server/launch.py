@@ -5,7 +5,7 @@ API used by the tests:
     python tests/kms_server/launch.py --port 0 --url-file F   # foreground; writes the URL to F
 
 Test-only controls of a running server live under URL/byok-api/ (call counting, clock, import token
-lifetime): see _control.py. Env BYOK_KMS_IMPORT_TOKEN_LIFETIME (seconds) sets the token lifetime at start.
+lifetime, request delays): see _control.py. Env BYOK_KMS_IMPORT_TOKEN_LIFETIME (seconds) sets the token lifetime at start.
 """
 
 from __future__ import annotations
