@@ -32,7 +32,7 @@ def clients(url):
     from botocore.config import Config
 
     config = Config(retries={"total_max_attempts": 1}, read_timeout=60)
-    made = [client(url, config=config) for _ in range(4)]
+    made = [client(url, config=config) for _thread in range(4)]
     yield made
     control(url, "delay", {"clear": True})
 
