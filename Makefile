@@ -60,7 +60,7 @@ integration: layout
 test: unit sanity integration
 
 demo: layout
-	$(BIN)/python tests/kms_server/with_server.py -- $(BIN)/ansible-playbook playbooks/demo.yml
+	ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0 $(BIN)/python tests/kms_server/with_server.py -- $(BIN)/ansible-playbook playbooks/demo.yml
 
 bench: layout
 	$(BIN)/python tests/bench/run.py
