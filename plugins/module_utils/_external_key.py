@@ -120,7 +120,8 @@ def validate_external_key_params(params: dict) -> dict:
     p["external_account_ids"] = validate_account_ids(p["external_account_ids"], "external_account_ids")
     p["policy"] = validate_policy(p["policy"])
     if p["policy"] is not None:
-        clash = [o for o in _POLICY_OPTIONS if p[o] is not None]
+        # allow_key_admins_to_delete defaults to true: only an explicit false can clash.
+        clash = [o for o in _POLICY_OPTIONS if p[o] is not None] + (["allow_key_admins_to_delete"] if not p["allow_key_admins_to_delete"] else [])
         if clash:
             raise ValidationError(
                 "policy", "(a policy)", "give either policy or " + ", ".join(_POLICY_OPTIONS),
@@ -363,6 +364,21 @@ def _discard_key(client: Any, key_id: str) -> str | None:
     return None
 
 
+def _lost_alias(client: Any, p: dict, key_id: str, error: KmsError, winner: dict | None) -> dict:
+    """CreateAlias failed for the key this run created: schedule its deletion, then return the key
+    another run put under the alias (``winner``), brought in line with the options, or raise."""
+    problem = _discard_key(client, key_id)
+    note = f"key {key_id}, created by this run, was scheduled for deletion in {DELETION_WINDOW_MIN} days"
+    if problem:
+        note = f"key {key_id}, created by this run, could not be scheduled for deletion ({problem}): delete it yourself"
+    if error.code != "AlreadyExistsException":
+        raise ByokError(f"{p['alias']}: CreateAlias failed ({error.message}); {note}", **error.details, key_id=key_id)
+    if winner is None:
+        raise ByokError(f"{p['alias']} was created by another run and then deleted again; {note}. Run again", key_id=key_id) from None
+    warning = f"another run created {p['alias']} at the same time and won; {note}; returning the key under the alias"
+    return ensure_settings(client, p, winner, check_mode=False, changed=True, warnings=[warning])
+
+
 def ensure_created(client: Any, p: dict, check_mode: bool) -> dict:
     """Create the key (EXTERNAL, no material) and its alias. When another run claimed the alias
     first, schedule deletion of the key made here and adopt the winner."""
@@ -392,17 +408,10 @@ def ensure_created(client: Any, p: dict, check_mode: bool) -> dict:
     try:
         client.call("CreateAlias", AliasName=p["alias"], TargetKeyId=key_id)
     except KmsError as e:
-        problem = _discard_key(client, key_id)
-        note = f"key {key_id}, created by this run, was scheduled for deletion in {DELETION_WINDOW_MIN} days"
-        if problem:
-            note = f"key {key_id}, created by this run, could not be scheduled for deletion ({problem}): delete it yourself"
-        if e.code != "AlreadyExistsException":
-            raise ByokError(f"{p['alias']}: CreateAlias failed ({e.message}); {note}", **e.details, key_id=key_id) from None
-        winner = find_key(client, p["alias"])
-        if winner is None:
-            raise ByokError(f"{p['alias']} was created by another run and then deleted again; {note}. Run again", key_id=key_id)
-        warning = f"another run created {p['alias']} at the same time and won; {note}; returning the key under the alias"
-        return ensure_settings(client, p, winner, check_mode=False, changed=True, warnings=[warning])
+        winner = find_key(client, p["alias"]) if e.code == "AlreadyExistsException" else None
+        # The alias may be ours after all: a retried CreateAlias whose first attempt had succeeded.
+        if winner is None or winner.get("KeyId") != key_id:
+            return _lost_alias(client, p, key_id, e, winner)
 
     if p["policy"] is not None:
         policy = p["policy"]
@@ -423,6 +432,27 @@ def ensure_created(client: Any, p: dict, check_mode: bool) -> dict:
     return _result(True, p["alias"], metadata, policy, tags, before, _diff_view(metadata, policy, tags))
 
 
+def _schedule_deletion(client: Any, key_id: str, days: int) -> Any:
+    """ScheduleKeyDeletion; returns the deletion date. A key found pending deletion already (another
+    run, or a retried call whose first attempt had succeeded) is no error."""
+    try:
+        return client.call("ScheduleKeyDeletion", KeyId=key_id, PendingWindowInDays=days).get("DeletionDate")
+    except KmsError as e:
+        current = find_key(client, key_id) if e.code == "KMSInvalidStateException" else None
+        if current is None or current.get("KeyState") != "PendingDeletion":
+            raise
+        return current.get("DeletionDate")
+
+
+def _delete_alias(client: Any, alias: str) -> None:
+    """DeleteAlias; an alias gone already (another run, or a retried call) is no error."""
+    try:
+        client.call("DeleteAlias", AliasName=alias)
+    except KmsError as e:
+        if e.code != "NotFoundException":
+            raise
+
+
 def ensure_absent(client: Any, p: dict, metadata: dict | None, check_mode: bool) -> dict:
     """Schedule deletion of the key (unless already scheduled) and delete the alias."""
     if metadata is None:
@@ -433,11 +463,10 @@ def ensure_absent(client: Any, p: dict, metadata: dict | None, check_mode: bool)
         if check_mode:
             deletion_date: Any = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=p["deletion_window_days"])
         else:
-            response = client.call("ScheduleKeyDeletion", KeyId=metadata["KeyId"], PendingWindowInDays=p["deletion_window_days"])
-            deletion_date = response.get("DeletionDate")
+            deletion_date = _schedule_deletion(client, metadata["KeyId"], p["deletion_window_days"])
         metadata = dict(metadata, KeyState="PendingDeletion", Enabled=False, DeletionDate=deletion_date)
     if not check_mode:
-        client.call("DeleteAlias", AliasName=p["alias"])
+        _delete_alias(client, p["alias"])
     after = {"alias": None, "key_id": metadata.get("KeyId"), "key_state": "PendingDeletion"}
     return _result(True, p["alias"], metadata, None, None, before, after)
 

@@ -26,11 +26,28 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.byok.kms.plugins.module_utils._errors import KmsError
 
-# Codes worth another try, on top of AWSRetry's own list (RequestLimitExceeded, Throttling, ...).
-TRANSIENT_ERROR_CODES = ["ThrottlingException", "KMSInternalException", "DependencyTimeoutException"]
-# Calls that create something: a retry after a lost response could create it twice, so only a
-# throttled request (rejected before KMS did anything) is retried.
+# A request KMS refused before doing anything (HTTP 400 ThrottlingException, and the generic
+# throttling codes): another try is safe for every operation.
+THROTTLING_ERROR_CODES = ("ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded")
+# Failures on KMS's side (HTTP 5xx): the request may have been carried out, so another try is
+# safe only for operations that can be repeated.
+TRANSIENT_ERROR_CODES = THROTTLING_ERROR_CODES + (
+    "KMSInternalException", "DependencyTimeoutException",
+    "InternalFailure", "InternalError", "ServiceUnavailable", "Unavailable",
+)
+# Calls that create something: a retry after a failure that may have come after the work was done
+# could create it twice, so only a throttled request is retried.
 NOT_IDEMPOTENT = frozenset(["CreateKey"])
+
+
+class _KmsRetry(AWSRetry):
+    """AWSRetry that retries exactly the codes it is given. AWSRetry's own list adds 5xx codes
+    (InternalFailure, ServiceUnavailable, ...) to every decorator, which would retry CreateKey
+    after a failure that may have created the key."""
+
+    @staticmethod
+    def found(response_code: str, catch_extra_error_codes: Any = None) -> bool:
+        return response_code in (catch_extra_error_codes or ())
 
 
 def client_config() -> Any:
@@ -52,12 +69,13 @@ class KmsClient:
     def __init__(self, client: Any, retries: int = 10, delay: float = 1, max_delay: float = 30) -> None:
         self._client = client
         self.calls: Counter[str] = Counter()
-        self._retry = AWSRetry.jittered_backoff(
-            retries=retries, delay=delay, max_delay=max_delay, catch_extra_error_codes=TRANSIENT_ERROR_CODES
-        )
-        self._retry_throttled_only = AWSRetry.jittered_backoff(
-            retries=retries, delay=delay, max_delay=max_delay, catch_extra_error_codes=["ThrottlingException"]
-        )
+        self._backoff = {"retries": retries, "delay": delay, "max_delay": max_delay}
+
+    def _retry(self, operation: str) -> Any:
+        # A new decorator per call: AWSRetry's backoff iterator keeps its state in the decorator, so
+        # sharing one would let concurrent calls (one client for all loop items) reset each other's delay.
+        codes = THROTTLING_ERROR_CODES if operation in NOT_IDEMPOTENT else TRANSIENT_ERROR_CODES
+        return _KmsRetry.jittered_backoff(catch_extra_error_codes=codes, **self._backoff)
 
     def _attempt(self, method: Any, operation: str, params: dict) -> dict:
         self.calls[operation] += 1
@@ -67,9 +85,8 @@ class KmsClient:
         """Call a KMS operation by its API name (``DescribeKey``); return the response without
         ``ResponseMetadata``; raise :class:`KmsError` on failure."""
         method = getattr(self._client, _method_name(operation))
-        retry = self._retry_throttled_only if operation in NOT_IDEMPOTENT else self._retry
         try:
-            response = retry(self._attempt)(method, operation, params)
+            response = self._retry(operation)(self._attempt)(method, operation, params)
         except botocore.exceptions.ClientError as e:
             error = e.response.get("Error", {})
             raise KmsError(operation, error.get("Code", "Unknown"), error.get("Message", "")) from None

@@ -18,18 +18,23 @@ from typing import Any
 from typing import Iterable
 
 from ansible_collections.byok.kms.plugins.module_utils._errors import ValidationError
+from ansible_collections.byok.kms.plugins.module_utils._keys import ALIAS_PREFIX
+from ansible_collections.byok.kms.plugins.module_utils._keys import normalize_alias
 
-ALIAS_PREFIX = "alias/"
 ALIAS_MAX_LENGTH = 256
 ALIAS_RESERVED_PREFIX = "alias/aws/"
-_ALIAS_NAME = re.compile(r"^[a-zA-Z0-9:/_-]+$")
+# What CreateAlias accepts. The API model's pattern also has ':', but KMS refuses it ("contains
+# invalid characters for an alias"), and its documentation lists letters, digits and /_- only.
+# Patterns: ASCII only (\d and \w would take other scripts' digits and letters), and \Z, not $ (which
+# lets a trailing newline through, as a YAML block scalar adds one).
+_ALIAS_NAME = re.compile(r"^[a-zA-Z0-9/_-]+\Z", re.ASCII)
 
 # Key ids: a UUID, or "mrk-" and 32 hex digits for multi-region keys.
-_KEY_ID = re.compile(r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$")
-_KEY_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:\d{12}:key/(?P<id>.+)$")
-_ALIAS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:\d{12}:(?P<alias>alias/.+)$")
-_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:(root|user/[\w+=,.@/-]+|role/[\w+=,.@/-]+)$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_KEY_ID = re.compile(r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})\Z", re.ASCII)
+_KEY_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:\d{12}:key/(?P<id>.+)\Z", re.ASCII)
+_ALIAS_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:\d{12}:(?P<alias>alias/.+)\Z", re.ASCII)
+_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:iam::\d{12}:(root|user/[\w+=,.@/-]+|role/[\w+=,.@/-]+)\Z", re.ASCII)
+_ACCOUNT_ID = re.compile(r"^\d{12}\Z", re.ASCII)
 
 TAG_KEY_MAX_LENGTH = 128
 TAG_VALUE_MAX_LENGTH = 256
@@ -48,12 +53,12 @@ POLICY_MAX_LENGTH = 32768
 def validate_alias(alias: Any, option: str = "alias") -> str:
     """An alias name with or without ``alias/``; returns it with the prefix."""
     allowed = (
-        "an alias is 'alias/' (optional) followed by letters, digits and ':/_-', "
+        "an alias is 'alias/' (optional) followed by letters, digits and '/_-', "
         f"at most {ALIAS_MAX_LENGTH} characters in all, and may not start with 'alias/aws/' (reserved for AWS)"
     )
     if not isinstance(alias, str) or not alias:
         raise ValidationError(option, alias, allowed)
-    full = alias if alias.startswith(ALIAS_PREFIX) else ALIAS_PREFIX + alias
+    full = normalize_alias(alias)
     name = full[len(ALIAS_PREFIX):]
     if not name or not _ALIAS_NAME.match(name):
         raise ValidationError(option, alias, allowed)

@@ -25,7 +25,7 @@ options:
   alias:
     description:
       - The alias of the key, with or without the C(alias/) prefix. It is the key's identity.
-      - Letters, digits and C(:/_-), at most 256 characters with the prefix; C(alias/aws/) is reserved for AWS.
+      - Letters, digits and C(/_-), at most 256 characters with the prefix; C(alias/aws/) is reserved for AWS.
     type: str
     required: true
   state:
@@ -209,7 +209,8 @@ key_arn:
 key_metadata:
   description:
     - The key's metadata as C(DescribeKey) returns it (CamelCase keys), datetimes as ISO 8601 strings.
-    - In check mode, predicted; on create C(KeyId), C(Arn) and C(CreationDate) are V(null).
+    - In check mode, predicted; on create C(AWSAccountId), C(KeyId), C(Arn), C(CreationDate) and, for a multi-region
+      key, C(MultiRegionConfiguration.PrimaryKey) are V(null).
     - V(null) with O(state=absent) when there was no key.
   returned: always
   type: dict

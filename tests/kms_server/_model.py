@@ -210,6 +210,8 @@ class ByokKey(Key):
                 metadata.pop(name, None)
         if self.mac_algorithms:
             metadata["MacAlgorithms"] = self.mac_algorithms
+        if self.key_usage == "KEY_AGREEMENT":
+            metadata["KeyAgreementAlgorithms"] = ["ECDH"]
         current = self.current_material()
         if self.is_external and current is not None and current.import_state == IMPORTED:
             metadata["ExpirationModel"] = current.expiration_model

@@ -193,6 +193,10 @@ def test_key_usage_must_fit_key_spec(kms):
     assert meta["MacAlgorithms"] == ["HMAC_SHA_384"] and "EncryptionAlgorithms" not in meta
     meta = external(kms, KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
     assert "RSASSA_PSS_SHA_256" in meta["SigningAlgorithms"] and "EncryptionAlgorithms" not in meta
+    meta = external(kms, KeySpec="ECC_NIST_P256", KeyUsage="KEY_AGREEMENT")
+    assert meta["KeyAgreementAlgorithms"] == ["ECDH"]
+    assert "SigningAlgorithms" not in meta and "EncryptionAlgorithms" not in meta
+    assert kms.describe_key(KeyId=meta["KeyId"])["KeyMetadata"]["KeyAgreementAlgorithms"] == ["ECDH"]
 
 
 # -- aliases -------------------------------------------------------------------------------------------------

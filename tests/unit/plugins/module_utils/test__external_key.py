@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import boto3
+from botocore.exceptions import ClientError
 import pytest
 from moto import mock_aws
 
@@ -51,28 +52,42 @@ def statement_sids(policy):
 
 
 @pytest.mark.parametrize(
-    "params, option",
+    "params, option, value",
     [
-        ({"alias": "alias/aws/ebs"}, "alias"),
-        ({"alias": "bad name"}, "alias"),
-        ({"alias": "k", "key_admins": ["bob"]}, "key_admins"),
-        ({"alias": "k", "key_users": ["arn:aws:iam::1:root"]}, "key_users"),
-        ({"alias": "k", "external_account_ids": ["12345"]}, "external_account_ids"),
-        ({"alias": "k", "tags": {"aws:x": "1"}}, "tags"),
-        ({"alias": "k", "tags": {"byok:key-check-value": "1"}}, "tags"),
-        ({"alias": "k", "deletion_window_days": 31}, "deletion_window_days"),
-        ({"alias": "k", "policy": "{nope"}, "policy"),
-        ({"alias": "k", "policy": {"Statement": []}, "key_users": [USER]}, "policy"),
-        ({"alias": "k", "key_spec": "RSA_2048", "key_usage": "GENERATE_VERIFY_MAC"}, "key_usage"),
-        ({"alias": "k", "key_spec": "ML_DSA_44"}, "key_spec"),
-        ({"alias": "k", "state": "gone"}, "state"),
+        ({"alias": "alias/aws/ebs"}, "alias", "alias/aws/ebs"),
+        ({"alias": "bad name"}, "alias", "bad name"),
+        ({"alias": "alias/"}, "alias", "alias/"),
+        ({"alias": "team:app"}, "alias", "team:app"),
+        ({"alias": "a" * 251}, "alias", "257 characters"),
+        ({"alias": "k", "key_admins": ["bob"]}, "key_admins", "bob"),
+        ({"alias": "k", "key_users": ["arn:aws:iam::1:root"]}, "key_users", "arn:aws:iam::1:root"),
+        ({"alias": "k", "key_users": ["arn:aws:iam::123456789012:group/admins"]}, "key_users", "group/admins"),
+        ({"alias": "k", "external_account_ids": ["12345"]}, "external_account_ids", "12345"),
+        ({"alias": "k", "external_account_ids": ["1234567890123"]}, "external_account_ids", "1234567890123"),
+        ({"alias": "k", "tags": {"aws:x": "1"}}, "tags", "aws:x"),
+        ({"alias": "k", "tags": {"AWS:X": "1"}}, "tags", "AWS:X"),
+        ({"alias": "k", "tags": {"byok:key-check-value": "1"}}, "tags", "byok:key-check-value"),
+        ({"alias": "k", "tags": {"k" * 129: "1"}}, "tags", "k" * 129),
+        ({"alias": "k", "tags": {"long": "v" * 257}}, "tags", "long="),
+        ({"alias": "k", "tags": {f"k{i}": "v" for i in range(51)}}, "tags", "51 tags"),
+        ({"alias": "k", "deletion_window_days": 6}, "deletion_window_days", "6"),
+        ({"alias": "k", "deletion_window_days": 31, "state": "absent"}, "deletion_window_days", "31"),
+        ({"alias": "k", "policy": "{nope"}, "policy", "{nope"),
+        ({"alias": "k", "policy": '{"Version": "2012-10-17"}'}, "policy", "2012-10-17"),
+        ({"alias": "k", "policy": {"Statement": []}, "key_users": [USER]}, "policy", "key_users"),
+        ({"alias": "k", "policy": {"Statement": []}, "allow_key_admins_to_delete": False}, "policy", "allow_key_admins_to_delete"),
+        ({"alias": "k", "key_spec": "RSA_2048", "key_usage": "GENERATE_VERIFY_MAC"}, "key_usage", "GENERATE_VERIFY_MAC"),
+        ({"alias": "k", "key_spec": "ML_DSA_44"}, "key_spec", "ML_DSA_44"),
+        ({"alias": "k", "state": "gone"}, "state", "gone"),
     ],
 )
-def test_bad_input_fails_before_any_call(client, params, option):
+def test_bad_input_fails_before_any_call(client, params, option, value):
     with pytest.raises(ValidationError) as e:
         run(client, **params)
     assert e.value.option == option
-    assert option in e.value.message
+    assert e.value.message.startswith(option) or f"{option} and" in e.value.message
+    assert value in e.value.message
+    assert e.value.allowed in e.value.message or "mutually exclusive" in e.value.message  # names what is allowed
     assert not client.calls
 
 
@@ -204,6 +219,8 @@ def test_description_and_enabled(client, boto_kms):
     checked = run(client, check_mode=True, alias="app", description="new", enabled=False)
     assert checked["changed"] is True and not writes(client)
     assert checked["key_metadata"]["Description"] == "new" and checked["key_metadata"]["KeyState"] == "Disabled"
+    assert (checked["diff"]["before"]["description"], checked["diff"]["after"]["description"]) == ("", "new")
+    assert (checked["diff"]["before"]["enabled"], checked["diff"]["after"]["enabled"]) == (True, False)
     real = run(client, alias="app", description="new", enabled=False)
     assert writes(client) == {"UpdateKeyDescription", "DisableKey"}
     meta = boto_kms.describe_key(KeyId=created["key_id"])["KeyMetadata"]
@@ -360,6 +377,7 @@ def test_enabled_only_after_import_on_local_server(kms_client):
     assert kms_client.describe_key(KeyId="alias/imp")["KeyMetadata"]["KeyState"] == "Enabled"
     checked = run(server, check_mode=True, alias="imp", enabled=False)
     assert checked["changed"] is True and not writes(server) and checked["key_metadata"]["KeyState"] == "Disabled"
+    assert (checked["diff"]["before"]["enabled"], checked["diff"]["after"]["enabled"]) == (True, False)
     disabled = run(server, alias="imp", enabled=False)
     assert writes(server) == {"DisableKey"} and disabled["key_metadata"] == checked["key_metadata"]
     assert kms_client.describe_key(KeyId="alias/imp")["KeyMetadata"]["KeyState"] == "Disabled"
@@ -390,3 +408,123 @@ def test_policy_failure_after_create_is_explained_and_rerun_fixes_it(boto_kms):
     client.reject = False
     fixed = run(client, alias="app", key_users=[USER])
     assert fixed["changed"] is True and writes(client) == {"PutKeyPolicy"} and fixed["key_id"] == key_id
+
+
+# --- check mode predicts what a real run returns (local server: AWS's shapes for EXTERNAL keys) ---
+
+
+SPECS = [
+    dict(key_spec="SYMMETRIC_DEFAULT"),
+    dict(key_spec="SYMMETRIC_DEFAULT", multi_region=True),
+    dict(key_spec="HMAC_256"),
+    dict(key_spec="RSA_2048", key_usage="ENCRYPT_DECRYPT"),
+    dict(key_spec="RSA_3072", key_usage="SIGN_VERIFY"),
+    dict(key_spec="ECC_NIST_P384"),
+    dict(key_spec="ECC_NIST_P256", key_usage="KEY_AGREEMENT"),
+    dict(key_spec="ECC_SECG_P256K1"),
+]
+
+
+def account_of(arn):
+    return arn.split(":")[4]
+
+
+def test_check_mode_has_the_shape_and_values_of_a_real_run(kms_client):
+    server = KmsClient(kms_client, retries=1, delay=0)
+    known_after_create = {"AWSAccountId", "KeyId", "Arn", "CreationDate", "MultiRegionConfiguration"}
+    for n, spec in enumerate(SPECS):
+        params = dict(alias=f"shape-{n}", description="shape", tags={"t": str(n)}, key_admins=[ADMIN],
+                      key_users=[USER], external_account_ids=["444455556666"], **spec)
+        predicted = run(server, check_mode=True, **params)
+        real = run(server, **params)
+        label = str(spec)
+        assert set(predicted) == set(real), label
+        assert set(predicted["key_metadata"]) == set(real["key_metadata"]), label
+        for name, value in predicted["key_metadata"].items():
+            if name not in known_after_create:
+                assert value == real["key_metadata"][name], (label, name)
+        assert predicted["tags"] == real["tags"] and predicted["alias"] == real["alias"] == f"alias/shape-{n}"
+        # The predicted policy is the real one but for the account id, unknown before the key exists.
+        policy = json.loads(json.dumps(predicted["key_policy"]).replace(ek.UNKNOWN_ACCOUNT, account_of(real["key_arn"])))
+        assert not ek.policies_differ(policy, real["key_policy"]), label
+        assert set(predicted["diff"]["after"]) == set(real["diff"]["after"])
+
+    # A change to an existing key, and state=absent: same shape again, same values.
+    change = dict(alias="shape-0", description="changed", tags={"t": "changed"}, key_users=[USER])
+    predicted, real = run(server, check_mode=True, **change), run(server, **change)
+    assert predicted == real
+
+
+def test_multi_region_key_and_its_admin_actions(kms_client):
+    server = KmsClient(kms_client, retries=1, delay=0)
+    result = run(server, alias="mrk", multi_region=True, key_admins=[ADMIN])
+    assert result["key_id"].startswith("mrk-") and result["key_metadata"]["MultiRegion"] is True
+    stored = json.loads(kms_client.get_key_policy(KeyId=result["key_id"], PolicyName="default")["Policy"])
+    admin = [s for s in stored["Statement"] if s["Sid"] == "Allow access for Key Administrators"][0]
+    assert {"kms:ReplicateKey", "kms:UpdatePrimaryRegion", "kms:ImportKeyMaterial"} <= set(admin["Action"])
+    single = run(server, alias="single", key_admins=[ADMIN])
+    admin = [s for s in single["key_policy"]["Statement"] if s["Sid"] == "Allow access for Key Administrators"][0]
+    assert "kms:ReplicateKey" not in admin["Action"] and "kms:UpdatePrimaryRegion" not in admin["Action"]
+    # Rerun of the multi-region key: no change (the policy is built for the key's own MultiRegion).
+    assert run(server, alias="mrk", key_admins=[ADMIN])["changed"] is False
+
+
+@pytest.mark.parametrize("days", [7, 19])
+def test_deletion_window_days_is_honoured(kms_client, days):
+    import datetime
+
+    server = KmsClient(kms_client, retries=1, delay=0)
+    created = run(server, alias="gone")
+    predicted = run(server, check_mode=True, alias="gone", state="absent", deletion_window_days=days)
+    real = run(server, alias="gone", state="absent", deletion_window_days=days)
+    assert set(predicted) == set(real) and set(predicted["key_metadata"]) == set(real["key_metadata"])
+    stored = kms_client.describe_key(KeyId=created["key_id"])["KeyMetadata"]["DeletionDate"]
+    expected = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)
+    for date in (predicted["key_metadata"]["DeletionDate"], real["key_metadata"]["DeletionDate"], stored):
+        date = datetime.datetime.fromisoformat(date) if isinstance(date, str) else date
+        assert abs(date - expected) < datetime.timedelta(minutes=5), (date, expected)
+
+
+# --- retried calls whose first attempt had succeeded (the response was lost) -----------------------
+
+
+class LostResponses:
+    """A boto3 client whose listed operations do their work, then fail once with KMSInternalException."""
+
+    def __init__(self, boto_kms, *methods):
+        self._boto_kms = boto_kms
+        self._lose = set(methods)
+
+    def __getattr__(self, name):
+        method = getattr(self._boto_kms, name)
+        if name not in self._lose:
+            return method
+
+        def done_but_lost(**params):
+            response = method(**params)
+            if name not in self._lose:
+                return response
+            self._lose.discard(name)
+            raise ClientError({"Error": {"Code": "KMSInternalException", "Message": "lost"}}, name)
+        return done_but_lost
+
+
+def test_retried_create_alias_that_had_succeeded_keeps_the_key(boto_kms):
+    lossy = KmsClient(LostResponses(boto_kms, "create_alias"), retries=3, delay=0)
+    result = ek.ensure_external_key(lossy, {"alias": "app"}, False)
+    assert lossy.calls["CreateAlias"] == 2 and lossy.calls["CreateKey"] == 1  # the retry found the alias taken
+    assert "ScheduleKeyDeletion" not in lossy.calls and not result["warnings"]
+    meta = boto_kms.describe_key(KeyId="alias/app")["KeyMetadata"]
+    assert meta["KeyId"] == result["key_id"] and meta["KeyState"] != "PendingDeletion"
+
+
+def test_retried_schedule_deletion_and_delete_alias_that_had_succeeded(kms_client):
+    boto_kms = kms_client  # the local server refuses a second ScheduleKeyDeletion, as AWS does
+    created = run(KmsClient(boto_kms, retries=1, delay=0), alias="app")
+    lossy = KmsClient(LostResponses(boto_kms, "schedule_key_deletion", "delete_alias"), retries=3, delay=0)
+    result = ek.ensure_external_key(lossy, {"alias": "app", "state": "absent", "deletion_window_days": 7}, False)
+    assert result["changed"] is True and result["key_metadata"]["KeyState"] == "PendingDeletion"
+    assert lossy.calls["ScheduleKeyDeletion"] == 2 and lossy.calls["DeleteAlias"] == 2
+    assert lossy.calls["DescribeKey"] == 2  # the alias, then the key the retry found pending deletion
+    assert boto_kms.describe_key(KeyId=created["key_id"])["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    assert boto_kms.list_aliases(KeyId=created["key_id"])["Aliases"] == []

@@ -32,6 +32,32 @@ def test_root_only_without_principals():
     ]
 
 
+# The console's key administrator actions (facts file), written out here rather than read from the code.
+CONSOLE_ADMIN_ACTIONS = {
+    "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+    "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+}
+
+
+@pytest.mark.parametrize(
+    "delete, multi_region, expected",
+    [
+        (True, False, CONSOLE_ADMIN_ACTIONS | {"kms:ImportKeyMaterial"}),
+        (False, False, CONSOLE_ADMIN_ACTIONS - {"kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"} | {"kms:ImportKeyMaterial"}),
+        (True, True, CONSOLE_ADMIN_ACTIONS | {"kms:ImportKeyMaterial", "kms:ReplicateKey", "kms:UpdatePrimaryRegion"}),
+        (False, True, CONSOLE_ADMIN_ACTIONS - {"kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"}
+         | {"kms:ImportKeyMaterial", "kms:ReplicateKey", "kms:UpdatePrimaryRegion"}),
+    ],
+)
+def test_admin_actions_exactly(delete, multi_region, expected):
+    for spec, usage in [("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"), ("HMAC_512", "GENERATE_VERIFY_MAC"), ("RSA_4096", "SIGN_VERIFY")]:
+        policy = kp.build_key_policy(ACCOUNT, "aws", spec, usage, key_admins=[ADMIN],
+                                     allow_key_admins_to_delete=delete, multi_region=multi_region)
+        actions = statements(policy)["Allow access for Key Administrators"]["Action"]
+        assert set(actions) == expected and len(actions) == len(expected)
+
+
 def test_admins_get_import_and_delete_rights():
     policy = kp.build_key_policy(ACCOUNT, "aws", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", key_admins=[ADMIN])
     admins = statements(policy)["Allow access for Key Administrators"]
@@ -59,6 +85,8 @@ def test_admins_without_delete_and_multi_region():
         ("RSA_2048", "ENCRYPT_DECRYPT", {"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:DescribeKey", "kms:GetPublicKey"}),
         ("RSA_4096", "SIGN_VERIFY", {"kms:DescribeKey", "kms:GetPublicKey", "kms:Sign", "kms:Verify"}),
         ("ECC_NIST_P256", "SIGN_VERIFY", {"kms:DescribeKey", "kms:GetPublicKey", "kms:Sign", "kms:Verify"}),
+        ("ECC_SECG_P256K1", "SIGN_VERIFY", {"kms:DescribeKey", "kms:GetPublicKey", "kms:Sign", "kms:Verify"}),
+        ("RSA_3072", "ENCRYPT_DECRYPT", {"kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:DescribeKey", "kms:GetPublicKey"}),
         ("ECC_NIST_P384", "KEY_AGREEMENT", {"kms:DescribeKey", "kms:GetPublicKey", "kms:DeriveSharedSecret"}),
     ],
 )

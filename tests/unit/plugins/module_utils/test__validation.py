@@ -14,7 +14,7 @@ from ansible_collections.byok.kms.plugins.module_utils import _validation as v
     [
         ("my-key", "alias/my-key"),
         ("alias/my-key", "alias/my-key"),
-        ("team/app:prod_1", "alias/team/app:prod_1"),
+        ("team/app/prod_1-A", "alias/team/app/prod_1-A"),
         ("a" * 250, "alias/" + "a" * 250),
         ("aws", "alias/aws"),
         ("awsome", "alias/awsome"),
@@ -26,7 +26,8 @@ def test_alias_valid(given, expected):
 
 @pytest.mark.parametrize(
     "given",
-    ["", "alias/", "my key", "key!", "alias/aws/ebs", "aws/ebs", "a" * 251, "alias/" + "b" * 251, "ключ", None, 5],
+    # ':' is in the API model's pattern, but KMS refuses it in CreateAlias (and the local server does too)
+    ["", "alias/", "my key", "key!", "team:app", "app\n", "alias/app\n", "alias/aws/ebs", "aws/ebs", "a" * 251, "alias/" + "b" * 251, "ключ", None, 5],
 )
 def test_alias_invalid(given):
     with pytest.raises(ValidationError) as e:
@@ -59,7 +60,10 @@ def test_key_reference_valid(given):
 
 @pytest.mark.parametrize(
     "given",
-    ["my-key", "alias/aws/ebs", "1234", "arn:aws:kms:us-east-1:111122223333:key/nope", "arn:aws:s3:::bucket", "", None],
+    [
+        "my-key", "alias/aws/ebs", "alias/my-key\n", "1234abcd-12ab-34cd-56ef-1234567890ab\n", "1234",
+        "arn:aws:kms:us-east-1:111122223333:key/nope", "arn:aws:s3:::bucket", "", None,
+    ],
 )
 def test_key_reference_invalid(given):
     with pytest.raises(ValidationError) as e:
@@ -94,6 +98,9 @@ def test_principal_valid(arn):
         "arn:aws:iam::111122223333:group/admins",
         "arn:aws:sts::111122223333:assumed-role/x/y",
         "arn:aws:iam::111122223333:user/",
+        "arn:aws:iam::111122223333:role/App\n",
+        "arn:aws:iam::111122223333:role/ключ",
+        "arn:aws:iam::\u0661\u0661\u0661\u0661\u0662\u0662\u0662\u0662\u0663\u0663\u0663\u0663:root",
         "*",
         123,
     ],
@@ -117,7 +124,9 @@ def test_account_ids():
         "012345678901",
         "111122223333",
     ]
-    for bad in ["12345678901", "1234567890123", "abcdefghijkl", True, "11112222333a"]:
+    # a trailing newline (YAML block scalar) and other scripts' digits are not 12 digits either
+    for bad in ["12345678901", "1234567890123", "abcdefghijkl", True, "11112222333a", "111122223333\n",
+                "\u0661" * 12]:
         with pytest.raises(ValidationError) as e:
             v.validate_account_ids([bad], "external_account_ids")
         assert "external_account_ids" in e.value.message and "12 digits" in e.value.message
