@@ -9,7 +9,8 @@ BIN := $(CURDIR)/$(VENV)/bin
 COLLECTIONS := $(CURDIR)/.build/collections
 # ansible-test needs a real (non-symlinked) checkout under ansible_collections/ and outside this git tree
 # (inside it, ansible-test would ask git and find the copy ignored): a copy of the tracked files.
-SANITY_ROOT := $(or $(TMPDIR),/tmp)/byok-kms-sanity
+# One per checkout, so that two checkouts can run it at once.
+SANITY_ROOT := $(or $(TMPDIR),/tmp)/byok-kms-sanity-$(shell printf %s '$(CURDIR)' | cksum | cut -d' ' -f1)
 SANITY_COLL := $(SANITY_ROOT)/ansible_collections/byok/kms
 SITE := $(shell ls -d $(CURDIR)/$(VENV)/lib/python3*/site-packages 2>/dev/null | head -n1)
 
@@ -22,12 +23,12 @@ export AWS_SECRET_ACCESS_KEY := testing
 export AWS_DEFAULT_REGION := us-east-1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help venv layout demo test unit sanity integration bench clean
+.PHONY: help venv layout demo test unit sanity integration bench ee-context clean
 
 help:
 	@echo "make demo         set up, start the local KMS server and run the demo playbook"
 	@echo "make test         set up and run every test suite (unit, sanity, integration)"
-	@echo "make unit | sanity | integration | bench"
+	@echo "make unit | sanity | integration | bench | ee-context"
 
 venv: $(VENV)/.installed
 
@@ -64,6 +65,13 @@ demo: layout
 
 bench: layout
 	$(BIN)/python tests/bench/run.py
+
+# The execution environment's build context (no container engine needed); `ansible-builder build` takes it from there.
+ee-context: venv
+	rm -rf .build/dist .build/ee-context && mkdir -p .build/dist
+	$(BIN)/ansible-galaxy collection build --output-path .build/dist .
+	mv .build/dist/byok-kms-*.tar.gz .build/dist/byok-kms.tar.gz
+	$(BIN)/ansible-builder create -f meta/execution-environment.yml -c .build/ee-context
 
 clean:
 	rm -rf $(VENV) .build tests/output
