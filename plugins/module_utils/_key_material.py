@@ -45,6 +45,9 @@ EXPIRES = "KEY_MATERIAL_EXPIRES"
 DOES_NOT_EXPIRE = "KEY_MATERIAL_DOES_NOT_EXPIRE"
 MAX_VALID_DAYS = 365
 DEFAULT_RENEW_WITHIN_DAYS = 30
+# With valid_days, material that expires later than valid_days from now (plus this much clock skew)
+# was imported with a longer validity and is re-imported; right after an import it never is.
+VALID_DAYS_TOLERANCE = datetime.timedelta(hours=1)
 MAX_DESCRIPTION_LENGTH = 256
 # States in which the key's material can be imported or deleted.
 WORKABLE_STATES = ("Enabled", "Disabled", "PendingImport")
@@ -56,6 +59,13 @@ DIFFERENT_MATERIAL = (
     "the material first imported into a key (or, for a symmetric key, the material it was rotated to): "
     "importing other material is impossible. To change the material of a symmetric key use "
     "state=rotated; an asymmetric or HMAC key needs a new key. Nothing was changed."
+)
+
+ROTATION_REFUSED = (
+    "KMS refused the given material as new key material for {key} (IncorrectKeyMaterialException): it is already "
+    "associated with the key, as an earlier material (which cannot become current again: rotate to new material) "
+    "or as material pending rotation after an interrupted run (then finish it with RotateKeyOnDemand, e.g. "
+    "`aws kms rotate-key-on-demand --key-id <key id>`). The key's current material was not changed."
 )
 
 
@@ -233,6 +243,8 @@ def import_reason(metadata: dict, expiry: Expiry, now: datetime.datetime) -> str
         return None
     if current - now < expiry.renew_within:
         return f"the material expires on {_iso(current)}, within {_days(expiry.renew_within)} (renew_within_days)"
+    if current - now > datetime.timedelta(days=expiry.valid_days) + VALID_DAYS_TOLERANCE:
+        return f"the material expires on {_iso(current)}, more than valid_days={expiry.valid_days} days ahead"
     return None
 
 
@@ -258,6 +270,11 @@ def plan(state: str, metadata: dict, material_identity: str, reason: str | None,
     if state == "rotated":
         if never_imported:
             return IMPORT
+        if material_identity != "same" and key_state == "Disabled":
+            # RotateKeyOnDemand fails on a disabled key: importing NEW_KEY_MATERIAL first would leave it pending.
+            raise ByokError(f"{key} is Disabled: KMS rotates the material of enabled keys only (RotateKeyOnDemand), and "
+                            "the given material is not known to be its current material. Enable the key first "
+                            "(kms_external_key enabled=true), then rotate. Nothing was changed.", key_id=metadata.get("KeyId"))
         if material_identity == "different":
             if key_state == "PendingImport":
                 raise ByokError(f"rotation needs usable key material, but {key} is PendingImport (its material expired or "
@@ -477,36 +494,36 @@ def ensure_key_material(client: Any, params: dict, check_mode: bool, material: b
     Returns the module result (``changed``, ``key_id``, ..., ``diff``, ``warnings``). Raises
     :class:`ByokError` only, never carrying the material.
     """
+    secrets = [material] if material else []
     try:
-        return _ensure(client, params, check_mode, material, utc(now or datetime.datetime.now(datetime.timezone.utc)))
+        return _ensure(client, params, check_mode, material, utc(now or datetime.datetime.now(datetime.timezone.utc)), secrets)
     except ByokError as e:
-        raise _scrubbed(e, material) from None
+        raise scrubbed(e, secrets) from None
     except Exception as e:  # an unexpected error: report its type and text, never the material
-        raise _scrubbed(ByokError(f"{type(e).__name__}: {e}"), material) from None
+        raise scrubbed(ByokError(f"{type(e).__name__}: {e}"), secrets) from None
 
 
-def _secret_forms(material: bytes | None) -> list[str]:
-    if not material:
-        return []
-    forms = [base64.b64encode(material).decode(), binascii.hexlify(material).decode(), binascii.hexlify(material).decode().upper()]
-    try:
-        forms.append(material.decode("latin-1"))
-    except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes everything
-        pass
-    forms.append(repr(material))
-    return [f for f in forms if len(f) >= 8]
+def secret_forms(materials: list[bytes]) -> list[str]:
+    """Text forms in which material could show up in an error: base64, hex, latin-1, repr, and the
+    base64 lines of a PEM block."""
+    forms: list[str] = []
+    for material in materials:
+        hexed = binascii.hexlify(material).decode()
+        forms += [base64.b64encode(material).decode(), hexed, hexed.upper(), material.decode("latin-1"), repr(material)]
+        forms += [line.strip() for line in material.decode("latin-1").splitlines() if not line.startswith("-----")]
+    return [form for form in forms if len(form) >= 8]
 
 
-def _scrubbed(error: ByokError, material: bytes | None) -> ByokError:
+def scrubbed(error: ByokError, materials: list[bytes]) -> ByokError:
     """The error unchanged if its text carries no form of the material; else a neutral one."""
-    forms = _secret_forms(material)
+    forms = secret_forms(materials)
     text = error.message + repr(error.details) + (repr(error.value) if isinstance(error, ValidationError) else "")
     if any(form in text for form in forms):
         return ByokError("the key material was rejected (the details are withheld because they contained the material)")
     return error
 
 
-def _ensure(client: Any, params: dict, check_mode: bool, raw: bytes | None, now: datetime.datetime) -> dict:
+def _ensure(client: Any, params: dict, check_mode: bool, raw: bytes | None, now: datetime.datetime, secrets: list[bytes]) -> dict:
     state = params.get("state") or "present"
     expiry = validate_params(params, raw, now)
     key = params["key"]
@@ -530,6 +547,7 @@ def _ensure(client: Any, params: dict, check_mode: bool, raw: bytes | None, now:
         except Exception as e:
             raise ValidationError(option, "(withheld)", f"key material that fits {spec} ({type(e).__name__})",
                                   f"{option}: the key material does not fit {spec}: {type(e).__name__}") from None
+        secrets.append(material)  # the PKCS#8 DER form of a PEM private key, for the scrubbing of errors
         wrapping = wrapping_choice(spec, len(material), params)
         if family == "symmetric":
             kcv = _material.key_check_value(material)
@@ -599,7 +617,14 @@ def _apply(client: Any, action: str, key: str, key_id: str, material: bytes | No
         elif action in (IMPORT, REIMPORT, SETTLE):
             import_material(client, key_id, material, wrapping, expiry, now, description=description)
         if action == ROTATE:
-            import_material(client, key_id, material, wrapping, expiry, now, import_type="NEW_KEY_MATERIAL", description=description)
+            try:
+                import_material(client, key_id, material, wrapping, expiry, now, import_type="NEW_KEY_MATERIAL",
+                                description=description)
+            except KmsError as e:
+                if e.code == "IncorrectKeyMaterialException":
+                    raise ByokError(ROTATION_REFUSED.format(key=key), key_id=key_id,
+                                    error={"code": e.code, "message": e.aws_message, "operation": e.operation}) from None
+                raise
             client.call("RotateKeyOnDemand", KeyId=key_id)
     except KmsError as e:
         raise translate(e, key, wrapping) from None

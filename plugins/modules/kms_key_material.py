@@ -38,7 +38,9 @@ options:
       - V(rotated) (C(SYMMETRIC_DEFAULT) keys only) makes the given material the key's current material. When the key's
         current material is another one, it imports the given material as C(NEW_KEY_MATERIAL) and calls
         C(RotateKeyOnDemand); data encrypted under earlier material still decrypts. A key without any material gets it
-        imported as with V(present).
+        imported as with V(present). A C(Disabled) key is not rotated, as KMS refuses C(RotateKeyOnDemand) on it; the
+        module fails before any write, enable the key first.
+      - Material can be imported into, re-imported into and deleted from a C(Disabled) key; it stays C(Disabled).
     type: str
     choices: [present, absent, rotated]
     default: present
@@ -78,7 +80,8 @@ options:
   valid_days:
     description:
       - The material expires this many days after its import (1-365). It is re-imported, with a new expiry, when less
-        than O(renew_within_days) remain.
+        than O(renew_within_days) remain, or when it expires more than O(valid_days) days from now (it was imported
+        with a longer validity).
     type: int
   renew_within_days:
     description:
@@ -107,7 +110,9 @@ attributes:
   idempotent:
     support: full
 notes:
-  - The material passes through the module's arguments; prefer O(key_material_path) on the managed host, or a vault.
+  - With O(key_material) the material passes through the module's arguments, which Ansible writes into the module
+    file it copies to the managed host (removed after the run) unless pipelining is on; prefer O(key_material_path)
+    on the managed host, or enable pipelining.
 seealso:
   - module: byok.kms.kms_external_key
   - module: amazon.aws.kms_key
@@ -188,6 +193,8 @@ key_metadata:
   sample: {"KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab", "Origin": "EXTERNAL", "KeyState": "Enabled"}
 """
 
+import traceback
+
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible.module_utils.basic import missing_required_lib
@@ -195,6 +202,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.byok.kms.plugins.module_utils._errors import ByokError
 from ansible_collections.byok.kms.plugins.module_utils._key_material import ensure_key_material
 from ansible_collections.byok.kms.plugins.module_utils._key_material import read_key_material
+from ansible_collections.byok.kms.plugins.module_utils._key_material import scrubbed
 from ansible_collections.byok.kms.plugins.module_utils._kms import KmsClient
 from ansible_collections.byok.kms.plugins.module_utils._kms import client_config
 from ansible_collections.byok.kms.plugins.module_utils._material import CRYPTOGRAPHY_IMPORT_ERROR
@@ -229,6 +237,7 @@ def main() -> None:
     if not HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
 
+    material = None
     try:
         material, warnings = read_key_material(module.params)
         for warning in warnings:
@@ -237,6 +246,11 @@ def main() -> None:
         result = ensure_key_material(client, module.params, module.check_mode, material)
     except ByokError as e:
         module.fail_json(msg=e.message, **e.details)
+    except Exception as e:  # pylint: disable=broad-exception-caught
+        # Whatever failed, its text may hold the material: report it scrubbed, and a traceback of the frames
+        # only (no exception text), so that the traceback Ansible adds with -vvv / DISPLAY_TRACEBACK cannot leak it.
+        error = scrubbed(ByokError(f"{type(e).__name__}: {e}"), [material] if material else [])
+        module.fail_json(msg=error.message, exception="".join(traceback.format_tb(e.__traceback__)))
 
     for warning in result.pop("warnings"):
         module.warn(warning)

@@ -1,6 +1,6 @@
-"""Key material never shows: a playbook runs kms_key_material at -vvvv with --diff and ANSIBLE_LOG_PATH
-(import, check mode, re-run, rotation, refused material, wrong length), and neither its output nor the
-log holds any material in raw, base64 or hex form."""
+"""Key material never shows: a playbook runs kms_key_material at -vvvv with --diff, ANSIBLE_LOG_PATH and
+tracebacks on (import, check mode, re-run, a file others can read, rotation, refused material, wrong length),
+and neither its output nor the log holds any material in raw, base64 or hex form."""
 
 from __future__ import annotations
 
@@ -66,6 +66,7 @@ PLAYBOOK = """
         - {key: alias/s-mac, env: SECRET_MAC}
         - {key: alias/s-ec, env: "", path: "{{ lookup('ansible.builtin.env', 'SECRET_EC_PATH') }}"}
         - {key: alias/s-ec, env: "", path: "{{ lookup('ansible.builtin.env', 'SECRET_EC_PATH') }}"}
+        - {key: alias/s-sym, env: "", path: "{{ lookup('ansible.builtin.env', 'SECRET_SYM_A_PATH') }}"}
     - name: Refused material (B with state=present)
       byok.kms.kms_key_material:
         key: alias/s-sym
@@ -101,6 +102,9 @@ def test_material_never_shows(kms_env, tmp_path):
     ec_path = tmp_path / "ec.pem"
     ec_path.write_bytes(ec_pem)
     ec_path.chmod(0o600)
+    sym_a_path = tmp_path / "sym_a.bin"  # readable by others: the module warns, naming the file, not the material
+    sym_a_path.write_bytes(sym_a)
+    sym_a_path.chmod(0o644)
     playbook = tmp_path / "secrets.yml"
     playbook.write_text(PLAYBOOK)
     log = tmp_path / "ansible.log"
@@ -108,7 +112,8 @@ def test_material_never_shows(kms_env, tmp_path):
         kms_env, BYOK_TEST_TMP=str(tmp_path), ANSIBLE_LOG_PATH=str(log),
         SECRET_SYM_A=base64.b64encode(sym_a).decode(), SECRET_SYM_B=base64.b64encode(sym_b).decode(),
         SECRET_MAC=base64.b64encode(mac).decode(), SECRET_SHORT=base64.b64encode(short).decode(),
-        SECRET_EC_PATH=str(ec_path),
+        SECRET_EC_PATH=str(ec_path), SECRET_SYM_A_PATH=str(sym_a_path),
+        ANSIBLE_DISPLAY_TRACEBACK="always",  # tracebacks of every error and warning in the output and the log
     )
     result = run_playbook(playbook, env, "-vvvv", "--diff")
     output = result.stdout + result.stderr
@@ -123,6 +128,7 @@ def test_material_never_shows(kms_env, tmp_path):
         assert "another HMAC" in text
         assert '"action": "rotate"' in text
         assert "--- before" in text
+        assert f"key_material_path {sym_a_path} is readable by its group or by others (mode 0644)" in text
 
     secrets_ = set()
     for material in (sym_a, sym_b, mac, short, ec_der, ec_pem):

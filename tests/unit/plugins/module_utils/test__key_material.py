@@ -714,3 +714,138 @@ class TestReadKeyMaterial:
 
     def test_none(self):
         assert km.read_key_material({}) == (None, [])
+
+
+# ---------------------------------------------------------------------------------------------
+# review of issue 3: renew semantics, disabled keys, rotation refusals, error texts, scrubbing
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("days", range(1, 366))
+def test_a_run_right_after_an_import_never_reimports(days):
+    """Default renew window: whatever valid_days, the material just imported is left alone, also an hour later."""
+    expiry = km.expiry_request({"valid_days": days}, NOW)
+    meta = {"KeyState": "Enabled", "ExpirationModel": km.EXPIRES, "ValidTo": expiry.valid_to_at(NOW)}
+    assert km.import_reason(meta, expiry, NOW) is None
+    assert km.import_reason(meta, expiry, NOW + datetime.timedelta(hours=1)) is None
+
+
+@pytest.mark.parametrize("days", [1, 2, 30, 365])
+def test_an_explicit_renew_window_just_below_valid_days_never_reimports_at_once(days):
+    expiry = km.expiry_request({"valid_days": days, "renew_within_days": days - 1}, NOW)
+    meta = {"KeyState": "Enabled", "ExpirationModel": km.EXPIRES, "ValidTo": expiry.valid_to_at(NOW)}
+    assert km.import_reason(meta, expiry, NOW + datetime.timedelta(minutes=5)) is None
+    assert km.import_reason(meta, expiry, NOW + DAY + datetime.timedelta(minutes=5)) is not None
+
+
+def test_valid_days_shortens_a_longer_expiry(kms):
+    key_id = kms.create_key(alias="alias/sym")
+    run(kms, params("alias/sym", valid_to=(NOW + 300 * DAY).isoformat()), AES)
+    r = run(kms, params("alias/sym", valid_days=30), AES)
+    assert r["action"] == "reimport" and kms.meta(key_id)["ValidTo"] == NOW + 30 * DAY
+    assert not run(kms, params("alias/sym", valid_days=30), AES, now=NOW + DAY)["changed"]
+
+
+def test_rotating_a_disabled_key_is_refused_before_any_write(kms):
+    key_id = kms.create_key(alias="alias/sym")
+    run(kms, params("alias/sym"), AES)
+    kms.meta(key_id).update(KeyState="Disabled", Enabled=False)
+    before = copy.deepcopy(kms.keys[key_id])
+    kms.log.clear()
+    with pytest.raises(ByokError, match="Disabled.*Enable the key first"):
+        run(kms, params("alias/sym", state="rotated"), AES2)
+    del kms.keys[key_id]["tags"][km.KCV_TAG]  # unknown identity: a settle could turn into a rotation
+    before = copy.deepcopy(kms.keys[key_id])
+    with pytest.raises(ByokError, match="Enable the key first"):
+        run(kms, params("alias/sym", state="rotated"), AES)
+    assert kms.writes() == [] and kms.keys[key_id] == before
+
+
+def test_reimport_into_a_disabled_key_keeps_it_disabled(kms):
+    """AWS's key state table: ImportKeyMaterial works on a Disabled EXTERNAL key, which stays Disabled."""
+    key_id = kms.create_key(alias="alias/sym")
+    run(kms, params("alias/sym"), AES)
+    kms.meta(key_id).update(KeyState="Disabled", Enabled=False)
+    predicted = run(kms, params("alias/sym", valid_days=30), AES, check_mode=True)
+    r = run(kms, params("alias/sym", valid_days=30), AES)
+    assert r["action"] == predicted["action"] == "reimport"
+    assert r["key_state"] == predicted["key_state"] == "Disabled"
+    assert not run(kms, params("alias/sym", state="rotated", valid_days=30), AES)["changed"]
+    assert run(kms, params("alias/sym", state="absent"), None)["key_state"] == "PendingImport"
+
+
+def test_rotating_back_to_an_earlier_material_is_a_clear_error(kms):
+    key_id = kms.create_key(alias="alias/sym")
+    run(kms, params("alias/sym"), AES)
+    run(kms, params("alias/sym", state="rotated"), AES2)
+    kms.log.clear()
+    with pytest.raises(ByokError, match="already associated with the key.*RotateKeyOnDemand") as e:
+        run(kms, params("alias/sym", state="rotated"), AES)
+    assert e.value.details["error"]["code"] == "IncorrectKeyMaterialException"
+    assert "RotateKeyOnDemand" not in kms.ops and kms.keys[key_id]["materials"] == [AES, AES2]
+
+
+@pytest.mark.parametrize("code, words", [
+    ("IncorrectKeyMaterialException", "only ever accepts the material first imported"),
+    ("InvalidCiphertextException", "could not unwrap"),
+    ("ExpiredImportTokenException", "expired twice"),
+    ("InvalidImportTokenException", "new token is fetched for every import"),
+    ("KMSInvalidStateException", "pending deletion accepts no material"),
+    ("UnsupportedOperationException", "must be an EXTERNAL key"),
+    ("ValidationException", "valid_to/valid_days"),
+    ("AccessDeniedException", "kms:ImportKeyMaterial"),
+    ("DisabledException", "Enable the key first"),
+])
+def test_import_errors_are_translated(kms, code, words):
+    key_id = kms.create_key(alias="alias/sym")
+
+    def refuse(**_):
+        raise KmsError("ImportKeyMaterial", code, "refused")
+
+    kms.op_ImportKeyMaterial = refuse
+    with pytest.raises(ByokError, match=words) as e:
+        run(kms, params("alias/sym", wrapping_algorithm="RSAES_OAEP_SHA_1"), AES)
+    assert e.value.details["error"] == {"code": code, "message": "refused", "operation": "ImportKeyMaterial"}
+    assert kms.meta(key_id)["KeyState"] == "PendingImport" and km.KCV_TAG not in kms.keys[key_id]["tags"]
+    if code == "InvalidCiphertextException":
+        assert "RSAES_OAEP_SHA_1" in e.value.message and "RSA_2048" in e.value.message
+
+
+def test_errors_with_a_line_of_a_pem_key_or_its_der_form_are_scrubbed(kms, monkeypatch):
+    kms.create_key("ECC_NIST_P256", alias="alias/ec")
+    pem = ec_key_pem()
+    der = _material.load_key_material("ECC_NIST_P256", pem, "key_material")
+    line = pem.decode().splitlines()[2]
+
+    def leaky(material, public_key_der, algorithm):
+        raise ByokError(f"bad {line}")
+
+    monkeypatch.setattr(km._wrap, "wrap_key_material", leaky)
+    with pytest.raises(ByokError, match="withheld"):
+        run(kms, params("alias/ec"), pem)
+
+    def leaky_der(material, public_key_der, algorithm):
+        raise ByokError(f"bad {der.hex()}")
+
+    monkeypatch.setattr(km._wrap, "wrap_key_material", leaky_der)
+    with pytest.raises(ByokError, match="withheld"):
+        run(kms, params("alias/ec"), pem)
+
+
+def test_module_main_never_shows_the_material_of_an_unexpected_error(monkeypatch, capsys):
+    """main() catches what the logic did not: the message is scrubbed and the traceback Ansible adds when
+    tracebacks are on (-vvv, DISPLAY_TRACEBACK) holds frames only, never exception text."""
+    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.byok.kms.plugins.modules import kms_key_material
+
+    def leaky(client, module_params, check_mode, material):
+        raise RuntimeError(f"boom {material.hex()} {base64.b64encode(material).decode()}")
+
+    monkeypatch.setattr(kms_key_material, "ensure_key_material", leaky)
+    args = {"key": "alias/sym", "key_material": base64.b64encode(AES).decode(), "region": "us-east-1",
+            "access_key": "testing", "secret_key": "testing", "endpoint_url": "http://127.0.0.1:9",
+            "_ansible_tracebacks_for": ["error"]}
+    with patch_module_args(args), pytest.raises(SystemExit):
+        kms_key_material.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result["failed"] and "withheld" in result["msg"]
+    assert "in leaky" in result["exception"] and "RuntimeError: boom" not in result["exception"]
+    assert_no_secret(result, AES)

@@ -12,6 +12,7 @@ Talks to the local KMS server only (BYOK_KMS_ENDPOINT on 127.0.0.1) and prints J
     sign-verify KEY                      Sign + Verify a message with the key's first algorithm -> {"valid": bool}
     rotations KEY                        ListKeyRotations(ALL_KEY_MATERIAL) -> list
     schedule-deletion KEY                ScheduleKeyDeletion(7 days)
+    disable KEY / enable KEY             DisableKey / EnableKey
     control NAME JSON                    POST /byok-api/NAME (test controls of the local server)
 """
 
@@ -82,6 +83,10 @@ def main(cmd: str, *args: str) -> None:
     elif cmd == "schedule-deletion":
         key_id = KMS.describe_key(KeyId=args[0])["KeyMetadata"]["KeyId"]  # takes no alias
         out(KMS.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7))
+    elif cmd in ("disable", "enable"):
+        key_id = KMS.describe_key(KeyId=args[0])["KeyMetadata"]["KeyId"]
+        (KMS.disable_key if cmd == "disable" else KMS.enable_key)(KeyId=key_id)
+        out(KMS.describe_key(KeyId=key_id)["KeyMetadata"])
     elif cmd == "control":
         request = urllib.request.Request(f"{ENDPOINT}/byok-api/{args[0]}", data=args[1].encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
