@@ -17,13 +17,17 @@ import fnmatch
 import math
 from typing import Any
 
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+
 from ansible_collections.byok.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.byok.kms.plugins.module_utils._errors import ValidationError
+from ansible_collections.byok.kms.plugins.module_utils._key_material import KCV_TAG
+from ansible_collections.byok.kms.plugins.module_utils._key_material import utc
 from ansible_collections.byok.kms.plugins.module_utils._keys import ALIAS_PREFIX
+from ansible_collections.byok.kms.plugins.module_utils._keys import find_key
 from ansible_collections.byok.kms.plugins.module_utils._keys import key_metadata_to_result
 from ansible_collections.byok.kms.plugins.module_utils._keys import normalize_alias
 
-KEY_CHECK_VALUE_TAG = "byok:key-check-value"
 KEY_STATES = (
     "Creating",
     "Enabled",
@@ -104,9 +108,7 @@ def parse_time(value: Any) -> datetime.datetime | None:
         when = datetime.datetime.fromtimestamp(value, tz=datetime.timezone.utc)
     else:
         when = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.astimezone(datetime.timezone.utc)
+    return utc(when)
 
 
 def material_to_result(entry: dict, now: datetime.datetime) -> dict:
@@ -167,15 +169,6 @@ def _resolve_candidates(
     return [k for k in candidates if k not in aws_managed]
 
 
-def _describe(client: Any, key_id: str) -> dict | None:
-    try:
-        return client.call("DescribeKey", KeyId=key_id)["KeyMetadata"]
-    except KmsError as e:
-        if e.code == "NotFoundException":
-            return None
-        raise
-
-
 def _list_materials(client: Any, key_id: str, now: datetime.datetime) -> list[dict]:
     try:
         rotations = client.paginate("ListKeyRotations", "Rotations", KeyId=key_id, IncludeKeyMaterial="ALL_KEY_MATERIAL")
@@ -203,7 +196,7 @@ def list_external_keys(
     alias_map = aliases_by_key(client.paginate("ListAliases", "Aliases"))
     keys: list[dict] = []
     for key_id in _resolve_candidates(client, alias, key_ids, alias_map):
-        metadata = _describe(client, key_id)
+        metadata = find_key(client, key_id)
         if metadata is None or metadata.get("Origin") != "EXTERNAL" or metadata.get("KeyManager") != "CUSTOMER":
             continue
         if key_states and metadata.get("KeyState") not in key_states:
@@ -214,7 +207,7 @@ def list_external_keys(
             if days_left is None or valid_to is None or valid_to > now + datetime.timedelta(days=expiring_within_days):
                 continue
         key_id = metadata["KeyId"]
-        key_tags = {t["TagKey"]: t["TagValue"] for t in client.paginate("ListResourceTags", "Tags", KeyId=key_id)}
+        key_tags = boto3_tag_list_to_ansible_dict(client.paginate("ListResourceTags", "Tags", KeyId=key_id), "TagKey", "TagValue")
         if not _tags_match(tags, key_tags):
             continue
         materials = _list_materials(client, key_id, now) if metadata.get("KeySpec") == "SYMMETRIC_DEFAULT" else []
@@ -230,7 +223,7 @@ def list_external_keys(
                 "valid_to": valid_to.isoformat() if valid_to else None,
                 "days_until_expiry": days_left,
                 "key_materials": materials,
-                "key_check_value": key_tags.get(KEY_CHECK_VALUE_TAG),
+                "key_check_value": key_tags.get(KCV_TAG),
                 "key_metadata": key_metadata_to_result(metadata),
             }
         )

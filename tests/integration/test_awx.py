@@ -132,6 +132,15 @@ def _aliases_in(account: str, kms_endpoint: str) -> set[str]:
     return result
 
 
+def _ran_in_parallel(events: list, task: str) -> bool:
+    """True when every host started ``task`` before any host reported a result of it (events in arrival order)."""
+    of_task = [e for e in events if e.get("event_data", {}).get("task") == task]
+    starts = {e["event_data"]["host"]: e["counter"] for e in of_task if e["event"] == "runner_on_start"}
+    results = [e["counter"] for e in of_task if e["event"].startswith(("runner_on_ok", "runner_on_failed", "runner_item_on_"))]
+    assert set(starts) == set(ACCOUNTS) and results, f"no events of {task!r}"
+    return max(starts.values()) < min(results)
+
+
 def test_multi_account_through_ansible_runner(kms_endpoint, tmp_path, monkeypatch):
     pytest.importorskip("ansible_runner")
     # ansible-runner runs `ansible-playbook` from PATH, as in an execution environment
@@ -156,6 +165,8 @@ def test_multi_account_through_ansible_runner(kms_endpoint, tmp_path, monkeypatc
     summary = stats["event_data"]["artifact_data"]["byok_kms_summary"]
     assert set(summary) == set(ACCOUNTS)
     assert {r["alias"] for r in summary["acct-a"]} == {"alias/orders", "alias/orders-mac"}
+    # accounts run in parallel (forks=2): both accounts started the key task before either finished an item of it
+    assert _ran_in_parallel(first.events, "Ensure the EXTERNAL key, its alias, policy, tags and description")
     # the assumed-role credentials never reach the job output
     assert "SessionToken" not in stdout and "session_token" not in stdout
 

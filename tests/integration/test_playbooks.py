@@ -1,6 +1,8 @@
 """Whole-playbook runs of playbooks/*.yml (the role byok.kms.external_key and what is built on it), each test
-against its own fresh local KMS server: the role twice (second run changes nothing), renew after forcing a
-short expiry, rotate, revoke (with and without confirmation), and declarations the role must reject."""
+against its own fresh local KMS server, each playbook run by its FQCN (`ansible-playbook byok.kms.byok`) so that
+it resolves through the collection path: the demo, the role twice (second run changes nothing, secrets never in
+the -vvv output), check mode, renew after forcing a short expiry, rotate, revoke (with and without
+confirmation), material that cannot be escrowed is not imported, and declarations the role must reject."""
 
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ from test_targets import ROOT
 from test_targets import run_playbook
 
 PLAYBOOKS = ROOT / "playbooks"
+ADMIN = "arn:aws:iam::123456789012:role/KeyAdmin"
+USER = "arn:aws:iam::123456789012:role/App"
+PARTNER = "210987654321"
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -48,17 +53,29 @@ def material_b64() -> str:
 
 
 @pytest.fixture
-def declarations(tmp_path, material_b64) -> Path:
+def material_file(tmp_path) -> Path:
+    """Symmetric material supplied as a file on the controller (raw bytes, mode 0600)."""
+    path = tmp_path / "supplied" / "app-file.bin"
+    path.parent.mkdir(mode=0o700)
+    path.write_bytes(os.urandom(32))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def declarations(tmp_path, material_b64, material_file) -> Path:
     """A vars file with one key per material source and kind of key (JSON is YAML)."""
     escrow = tmp_path / "escrow"
     data = {
         "external_key_defaults": {"generate": True, "escrow_dir": str(escrow), "valid_days": 365, "tags": {"env": "test"},
                                   "wrapping_key_spec": "RSA_2048"},
         "external_key_keys": [
-            {"alias": "app-sym", "description": "symmetric, generated"},
+            {"alias": "app-sym", "description": "symmetric, generated", "admins": [ADMIN], "users": [USER],
+             "external_account_ids": [PARTNER]},
             {"alias": "app-hmac", "key_spec": "HMAC_256", "valid_days": 90},
             {"alias": "app-ecc", "key_spec": "ECC_NIST_P256", "valid_days": None},
             {"alias": "app-b64", "generate": False, "material_b64": material_b64},
+            {"alias": "app-file", "generate": False, "material_path": str(material_file)},
             {"alias": "app-disabled", "key_spec": "HMAC_512", "enabled": False},
             {"alias": "app-waiting", "generate": False, "tags": {"state": "waiting"}},
         ],
@@ -69,29 +86,45 @@ def declarations(tmp_path, material_b64) -> Path:
 
 
 def playbook(name: str, kms_env: dict, *args: str):
-    return run_playbook(PLAYBOOKS / name, kms_env, "-e", f"byok_kms_endpoint_url={kms_env['BYOK_KMS_ENDPOINT']}",
+    """Run playbooks/NAME by its FQCN, byok.kms.NAME without .yml (the file must exist: no typo hides behind it)."""
+    assert (PLAYBOOKS / name).is_file()
+    return run_playbook(f"byok.kms.{Path(name).stem}", kms_env, "-e", f"byok_kms_endpoint_url={kms_env['BYOK_KMS_ENDPOINT']}",
                         "-e", "byok_aws_region=us-east-1", *args)
+
+
+def secret_forms(material: bytes) -> list[str]:
+    """How key material could show up in text: base64, hex (both cases), and for PEM files every body line."""
+    forms = [base64.b64encode(material).decode(), material.hex(), material.hex().upper()]
+    if material.startswith(b"-----BEGIN"):
+        body = [line for line in material.decode().splitlines() if line and not line.startswith("-----")]
+        forms = ["".join(body)] + [line for line in body if len(line) >= 16]
+    return forms
 
 
 def key_of(kms_client, alias: str) -> dict:
     return kms_client.describe_key(KeyId=f"alias/{alias}")["KeyMetadata"]
 
 
-def test_role_twice_second_run_changes_nothing(kms_env, kms_client, declarations, tmp_path, material_b64):
-    first = ok(playbook("byok.yml", kms_env, "-e", f"@{declarations}", "-v"), "first run")
+def test_role_twice_second_run_changes_nothing(kms_env, kms_client, declarations, tmp_path, material_b64, material_file):
+    first_run = playbook("byok.yml", kms_env, "-e", f"@{declarations}", "-vvv")
+    first = ok(first_run, "first run")
     assert recap(first)["localhost"]["changed"] > 0
-    # the secret given in base64 never shows, in any form, even at -v
-    raw = base64.b64decode(material_b64)
-    for form in (material_b64, raw.hex(), raw.hex().upper()):
-        assert form not in first
 
-    states = {a: key_of(kms_client, a)["KeyState"] for a in ("app-sym", "app-hmac", "app-ecc", "app-b64", "app-disabled", "app-waiting")}
+    states = {a: key_of(kms_client, a)["KeyState"]
+              for a in ("app-sym", "app-hmac", "app-ecc", "app-b64", "app-file", "app-disabled", "app-waiting")}
     assert states == {"app-sym": "Enabled", "app-hmac": "Enabled", "app-ecc": "Enabled", "app-b64": "Enabled",
-                      "app-disabled": "Disabled", "app-waiting": "PendingImport"}
+                      "app-file": "Enabled", "app-disabled": "Disabled", "app-waiting": "PendingImport"}
     assert key_of(kms_client, "app-ecc")["ExpirationModel"] == "KEY_MATERIAL_DOES_NOT_EXPIRE"
     assert key_of(kms_client, "app-hmac")["ExpirationModel"] == "KEY_MATERIAL_EXPIRES"
-    # the three verified keys did their round trip
-    assert first.count("verified Encrypt/Decrypt") == 2 and "verified GenerateMac/VerifyMac" in first
+    # the declaration's admins, users and other accounts reach the key policy, its tags the key (defaults merged)
+    policy = json.loads(kms_client.get_key_policy(KeyId=key_of(kms_client, "app-sym")["KeyId"], PolicyName="default")["Policy"])
+    principals = json.dumps([st.get("Principal") for st in policy["Statement"]])
+    for principal in (ADMIN, USER, f"arn:aws:iam::{PARTNER}:root"):
+        assert principal in principals
+    tags = kms_client.list_resource_tags(KeyId=key_of(kms_client, "app-sym")["KeyId"])["Tags"]
+    assert {"TagKey": "env", "TagValue": "test"} in tags
+    # the verified keys did their round trip (app-sym, app-b64, app-file; app-hmac; app-ecc)
+    assert first.count("verified Encrypt/Decrypt") == 3 and "verified GenerateMac/VerifyMac" in first
     assert "verified GetPublicKey/Sign/Verify" in first
 
     escrow = tmp_path / "escrow"
@@ -100,12 +133,25 @@ def test_role_twice_second_run_changes_nothing(kms_env, kms_client, declarations
     for name in os.listdir(escrow):
         assert stat.S_IMODE(os.stat(escrow / name).st_mode) == 0o600
     escrowed = {name: (escrow / name).read_bytes() for name in os.listdir(escrow)}
+    assert sorted(os.listdir(material_file.parent)) == [material_file.name]  # no copy or temporary file beside it
+
+    # no material, from any source, shows in any form, even at -vvv (stdout and stderr)
+    shown = first_run.stdout + first_run.stderr
+    assert "TASK [byok.kms.external_key : Import key material given in base64" in shown  # -vvv output really is here
+    for name, material in [("material_b64", base64.b64decode(material_b64)), ("material_path", material_file.read_bytes()),
+                           *escrowed.items()]:
+        for form in secret_forms(material):
+            assert form not in shown, f"{name} shows in the -vvv output"
 
     second = ok(playbook("byok.yml", kms_env, "-e", f"@{declarations}"), "second run")
     assert recap(second)["localhost"]["changed"] == 0, changed_tasks(second)
     assert changed_tasks(second) == []
     assert "unchanged" in second and " changed\n" not in second.replace('"', "\n")
     assert {name: (escrow / name).read_bytes() for name in os.listdir(escrow)} == escrowed
+
+    # check mode on the account as it is now predicts no change either
+    checked = ok(playbook("byok.yml", kms_env, "-e", f"@{declarations}", "--check"), "check mode run")
+    assert recap(checked)["localhost"]["changed"] == 0, changed_tasks(checked)
 
 
 def test_check_mode_on_an_empty_account_changes_nothing(kms_env, kms_client, declarations, tmp_path):
@@ -130,13 +176,19 @@ def test_renew_after_forcing_a_short_expiry(kms_env, kms_client, declarations, t
     ok(run_playbook(force, kms_env), "forcing a short expiry")
     assert key_of(kms_client, "app-sym")["ValidTo"] <= soon + datetime.timedelta(seconds=1)
 
+    others = ("app-hmac", "app-b64", "app-file", "app-disabled")
+    before = {a: key_of(kms_client, a)["ValidTo"] for a in others}
+
     renew = ok(playbook("renew.yml", kms_env, "-e", f"@{declarations}", "-e", "byok_renew_within_days=30"), "renew")
     assert "alias/app-sym: expires" in renew
     assert recap(renew)["localhost"]["changed"] >= 1
     valid_to = key_of(kms_client, "app-sym")["ValidTo"]
     assert valid_to > datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=360)
-    # only the expiring key was touched
-    assert all("app-sym" in t or "Import" in t or "Summary" in t or "TASK [" in t for t in changed_tasks(renew))
+    # only the expiring key was touched: the others keep their expiry and were not even in the role's loops
+    assert {a: key_of(kms_client, a)["ValidTo"] for a in others} == before
+    assert "(item=alias/app-sym" in renew
+    for alias in others:
+        assert f"alias/{alias}" not in renew.split("Re-import the material of the expiring keys", 1)[1]
 
     again = ok(playbook("renew.yml", kms_env, "-e", f"@{declarations}", "-e", "byok_renew_within_days=30"), "renew again")
     assert "nothing expires within 30 days" in again
@@ -218,3 +270,43 @@ def test_malformed_declarations_are_rejected_before_any_call(kms_env, kms_client
     assert out.returncode != 0
     assert message in out.stdout, out.stdout[-4000:]
     assert [a for a in kms_client.list_aliases()["Aliases"] if not a["AliasName"].startswith("alias/aws/")] == []
+
+
+def test_material_that_cannot_be_escrowed_is_never_imported(kms_env, kms_client, tmp_path):
+    """An escrow directory others may write is refused: the generated material is never written, so never imported."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    path = tmp_path / "keys.yml"
+    path.write_text(json.dumps({"external_key_keys": [
+        {"alias": "app-unsafe", "generate": True, "escrow_dir": str(shared), "valid_days": 30},
+        {"alias": "app-safe", "generate": True, "escrow_dir": str(tmp_path / "private"), "valid_days": 30},
+    ]}))
+    out = playbook("byok.yml", kms_env, "-e", f"@{path}")
+    assert out.returncode != 0
+    assert f"escrow directory {shared} has mode 0777" in out.stdout, out.stdout[-4000:]
+    assert os.listdir(shared) == []
+    # the keys exist (key phase) but no material went in, not even the one whose escrow succeeded
+    assert key_of(kms_client, "app-unsafe")["KeyState"] == "PendingImport"
+    assert key_of(kms_client, "app-safe")["KeyState"] == "PendingImport"
+
+
+def test_demo_by_fqcn_from_nothing(kms_env, kms_client):
+    """`make demo` runs this playbook: three keys with generated, escrowed material, verified, then the summary
+    and the expiry report; the escrow directory does not stay behind."""
+    result = run_playbook("byok.kms.demo", kms_env)
+    out = ok(result, "demo")
+    assert recap(out)["localhost"]["failed"] == 0
+    for alias, spec, state, verified in [("demo-symmetric", "SYMMETRIC_DEFAULT", "Enabled", "verified Encrypt/Decrypt"),
+                                         ("demo-hmac", "HMAC_256", "Enabled", "verified GenerateMac/VerifyMac"),
+                                         ("demo-signing", "ECC_NIST_P256", "Enabled", "verified GetPublicKey/Sign/Verify")]:
+        meta = key_of(kms_client, alias)
+        assert (meta["Origin"], meta["KeySpec"], meta["KeyState"]) == ("EXTERNAL", spec, state)
+        summary = [line for line in out.splitlines() if f"alias/{alias} " in line and "verified" in line]
+        assert summary and verified in summary[0], out[-6000:]
+    report = out.split("Expiry report", 1)[1]
+    assert re.search(r"alias/demo-hmac\s+expires \d{4}-\d\d-\d\d, in\s+89 days", report), report[:2000]
+    assert re.search(r"alias/demo-symmetric\s+expires \d{4}-\d\d-\d\d, in 364 days", report)
+    assert re.search(r"alias/demo-signing\s+never expires", report)
+    escrow_dirs = set(re.findall(r"(/\S*byok-demo-escrow-[^\s/'\"]+)", out))
+    assert escrow_dirs and not any(os.path.exists(d) for d in escrow_dirs)

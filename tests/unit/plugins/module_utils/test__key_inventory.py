@@ -272,3 +272,19 @@ def test_days_until(value, expected):
 def test_aliases_by_key_drops_untargeted():
     assert inv.aliases_by_key([{"AliasName": "alias/b", "TargetKeyId": "k"}, {"AliasName": "alias/a", "TargetKeyId": "k"},
                                {"AliasName": "alias/aws/x"}]) == {"k": ["alias/a", "alias/b"]}
+
+
+@pytest.mark.parametrize("filters", [{}, {"alias": "cost-*"}, {"tags": {"cost": "yes"}}])
+def test_cost_grows_with_matching_keys_never_a_listaliases_per_key(filters):
+    def calls_for(n):
+        keys = [meta(f"k{i}") for i in range(n)]
+        fake = FakeKms(keys, [(f"alias/cost-{i}", f"k{i}") for i in range(n)], {f"k{i}": {"cost": "yes"} for i in range(n)},
+                       page_size=100)
+        assert len(inv.list_external_keys(fake, now=NOW, **filters)) == n
+        return fake.calls
+
+    one, five = calls_for(1), calls_for(5)
+    assert one["ListAliases"] == five["ListAliases"] == 1
+    per_key = {op: five[op] - one[op] for op in ("DescribeKey", "ListResourceTags", "ListKeyRotations")}
+    assert per_key == {"DescribeKey": 4, "ListResourceTags": 4, "ListKeyRotations": 4}
+    assert sum(five.values()) - sum(one.values()) == 12
