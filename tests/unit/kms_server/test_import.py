@@ -21,23 +21,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kms_server.launch import kms_server
 from kms_server.testing import client, control, error_code, import_material, wrap
 
 OAEP = ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]
 KEY_WRAP = ["RSA_AES_KEY_WRAP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256"]
 NEVER = "KEY_MATERIAL_DOES_NOT_EXPIRE"
-
-
-@pytest.fixture(scope="module")
-def url():
-    with kms_server() as server_url:
-        yield server_url
-
-
-@pytest.fixture(scope="module")
-def kms(url):
-    return client(url)
 
 
 @pytest.fixture(scope="module")

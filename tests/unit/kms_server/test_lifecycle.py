@@ -13,19 +13,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from kms_server.launch import kms_server
 from kms_server.testing import client, control, error_code
-
-
-@pytest.fixture(scope="module")
-def url():
-    with kms_server() as server_url:
-        yield server_url
-
-
-@pytest.fixture(scope="module")
-def kms(url):
-    return client(url)
 
 
 def expect(code, call, **kwargs):
