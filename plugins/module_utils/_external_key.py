@@ -21,7 +21,6 @@ import datetime
 from typing import Any
 
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.byok.kms.plugins.module_utils._errors import ByokError
@@ -34,6 +33,7 @@ from ansible_collections.byok.kms.plugins.module_utils._key_policy import polici
 from ansible_collections.byok.kms.plugins.module_utils._key_policy import policy_to_json
 from ansible_collections.byok.kms.plugins.module_utils._keys import find_key
 from ansible_collections.byok.kms.plugins.module_utils._keys import key_metadata_to_result
+from ansible_collections.byok.kms.plugins.module_utils._keys import key_tags
 from ansible_collections.byok.kms.plugins.module_utils._keys import require_external_customer_key
 from ansible_collections.byok.kms.plugins.module_utils._validation import AWS_TAG_PREFIX
 from ansible_collections.byok.kms.plugins.module_utils._validation import BYOK_TAG_PREFIX
@@ -142,10 +142,6 @@ def validate_external_key_params(params: dict) -> dict:
 
 # ----------------------------------------------------------------------------------------------
 # Pieces of the result
-
-
-def _tags_of(client: Any, key_id: str) -> dict[str, str]:
-    return boto3_tag_list_to_ansible_dict(client.paginate("ListResourceTags", "Tags", KeyId=key_id), "TagKey", "TagValue")
 
 
 def _policy_of(client: Any, key_id: str) -> dict:
@@ -339,7 +335,7 @@ def ensure_settings(
     check_immutable(metadata, p)
     key_id = metadata["KeyId"]
     policy = _policy_of(client, key_id)
-    tags = _tags_of(client, key_id)
+    tags = key_tags(client, key_id)
     before = _diff_view(metadata, policy, tags)
     metadata, c_description = ensure_description(client, metadata, p["description"], check_mode)
     policy, c_policy = ensure_policy(

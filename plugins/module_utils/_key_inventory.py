@@ -17,16 +17,16 @@ import fnmatch
 import math
 from typing import Any
 
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
-
 from ansible_collections.byok.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.byok.kms.plugins.module_utils._errors import ValidationError
-from ansible_collections.byok.kms.plugins.module_utils._key_material import KCV_TAG
-from ansible_collections.byok.kms.plugins.module_utils._key_material import utc
 from ansible_collections.byok.kms.plugins.module_utils._keys import ALIAS_PREFIX
+from ansible_collections.byok.kms.plugins.module_utils._keys import KCV_TAG
 from ansible_collections.byok.kms.plugins.module_utils._keys import find_key
 from ansible_collections.byok.kms.plugins.module_utils._keys import key_metadata_to_result
+from ansible_collections.byok.kms.plugins.module_utils._keys import key_tags
 from ansible_collections.byok.kms.plugins.module_utils._keys import normalize_alias
+from ansible_collections.byok.kms.plugins.module_utils._keys import utc
+from ansible_collections.byok.kms.plugins.module_utils._validation import ALIAS_RESERVED_PREFIX
 
 KEY_STATES = (
     "Creating",
@@ -38,7 +38,6 @@ KEY_STATES = (
     "Unavailable",
     "Updating",
 )
-AWS_ALIAS_PREFIX = "alias/aws/"
 SECONDS_PER_DAY = 86400
 
 
@@ -165,7 +164,7 @@ def _resolve_candidates(
     if alias is not None:
         candidates = [k for k in candidates if any(alias_matches(alias, n) for n in alias_map.get(k, []))]
     # Keys behind alias/aws/... are AWS managed: never EXTERNAL, not worth a DescribeKey.
-    aws_managed = {k for k, names in alias_map.items() if any(n.startswith(AWS_ALIAS_PREFIX) for n in names)}
+    aws_managed = {k for k, names in alias_map.items() if any(n.startswith(ALIAS_RESERVED_PREFIX) for n in names)}
     return [k for k in candidates if k not in aws_managed]
 
 
@@ -202,16 +201,14 @@ def list_external_keys(
         if key_states and metadata.get("KeyState") not in key_states:
             continue
         days_left = key_days_until_expiry(metadata, now)
-        if expiring_within_days is not None:
-            valid_to = parse_time(metadata.get("ValidTo"))
-            if days_left is None or valid_to is None or valid_to > now + datetime.timedelta(days=expiring_within_days):
-                continue
+        valid_to = parse_time(metadata.get("ValidTo")) if days_left is not None else None
+        if expiring_within_days is not None and (valid_to is None or valid_to > now + datetime.timedelta(days=expiring_within_days)):
+            continue
         key_id = metadata["KeyId"]
-        key_tags = boto3_tag_list_to_ansible_dict(client.paginate("ListResourceTags", "Tags", KeyId=key_id), "TagKey", "TagValue")
-        if not _tags_match(tags, key_tags):
+        tags_of_key = key_tags(client, key_id)
+        if not _tags_match(tags, tags_of_key):
             continue
         materials = _list_materials(client, key_id, now) if metadata.get("KeySpec") == "SYMMETRIC_DEFAULT" else []
-        valid_to = parse_time(metadata.get("ValidTo")) if days_left is not None else None
         keys.append(
             {
                 "key_id": key_id,
@@ -219,11 +216,11 @@ def list_external_keys(
                 "key_state": metadata.get("KeyState"),
                 "key_spec": metadata.get("KeySpec"),
                 "aliases": alias_map.get(key_id, []),
-                "tags": key_tags,
+                "tags": tags_of_key,
                 "valid_to": valid_to.isoformat() if valid_to else None,
                 "days_until_expiry": days_left,
                 "key_materials": materials,
-                "key_check_value": key_tags.get(KCV_TAG),
+                "key_check_value": tags_of_key.get(KCV_TAG),
                 "key_metadata": key_metadata_to_result(metadata),
             }
         )

@@ -30,15 +30,17 @@ from typing import Any
 from ansible_collections.byok.kms.plugins.module_utils._errors import ByokError
 from ansible_collections.byok.kms.plugins.module_utils._errors import KmsError
 from ansible_collections.byok.kms.plugins.module_utils._errors import ValidationError
+from ansible_collections.byok.kms.plugins.module_utils._keys import KCV_TAG
 from ansible_collections.byok.kms.plugins.module_utils._keys import find_key
 from ansible_collections.byok.kms.plugins.module_utils._keys import key_metadata_to_result
+from ansible_collections.byok.kms.plugins.module_utils._keys import key_tags
 from ansible_collections.byok.kms.plugins.module_utils._keys import require_external_customer_key
+from ansible_collections.byok.kms.plugins.module_utils._keys import utc
 from ansible_collections.byok.kms.plugins.module_utils._validation import validate_key_reference
 from ansible_collections.byok.kms.plugins.module_utils import _material
 from ansible_collections.byok.kms.plugins.module_utils import _wrap
 
 STATES = ("present", "absent", "rotated")
-KCV_TAG = "byok:key-check-value"
 WRAPPING_KEY_SPECS = _wrap.WRAPPING_KEY_SPECS
 DEFAULT_WRAPPING_KEY_SPEC = _wrap.DEFAULT_WRAPPING_KEY_SPEC
 EXPIRES = "KEY_MATERIAL_EXPIRES"
@@ -89,13 +91,6 @@ class Expiry:
 # ---------------------------------------------------------------------------------------------
 # Pure decisions
 # ---------------------------------------------------------------------------------------------
-def utc(value: datetime.datetime) -> datetime.datetime:
-    """A timezone-aware datetime in UTC; a naive one is taken to be UTC already."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=datetime.timezone.utc)
-    return value.astimezone(datetime.timezone.utc)
-
-
 def parse_valid_to(value: Any, now: datetime.datetime) -> datetime.datetime:
     """``valid_to`` (ISO 8601; without a zone it is UTC) as an aware UTC datetime, whole seconds,
     in the future and at most 365 days ahead."""
@@ -199,8 +194,8 @@ def check_key_workable(metadata: dict, key: str) -> None:
         )
 
 
-def check_spec_options(metadata: dict, params: dict, key: str) -> str:
-    """Options that depend on the key spec; returns the spec's family."""
+def check_spec_options(metadata: dict, params: dict, key: str) -> tuple[str, str]:
+    """Options that depend on the key spec; returns the spec and its family."""
     spec = metadata.get("KeySpec") or metadata.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
     family = _material.key_spec_family(spec)
     state = params.get("state") or "present"
@@ -210,7 +205,7 @@ def check_spec_options(metadata: dict, params: dict, key: str) -> str:
     if params.get("key_material_description") is not None and family != "symmetric":
         raise ValidationError("key_material_description", params["key_material_description"],
                               f"only for SYMMETRIC_DEFAULT keys; {key} is {spec}: leave it unset")
-    return family
+    return spec, family
 
 
 def wrapping_choice(spec: str, material_length: int, params: dict) -> tuple[str, str]:
@@ -379,11 +374,7 @@ def read_key_material(params: dict) -> tuple[bytes | None, list[str]]:
 # Steps (KMS calls)
 # ---------------------------------------------------------------------------------------------
 def read_kcv_tag(client: Any, key_id: str) -> str | None:
-    tags = client.paginate("ListResourceTags", "Tags", KeyId=key_id)
-    for tag in tags:
-        if tag.get("TagKey") == KCV_TAG:
-            return tag.get("TagValue")
-    return None
+    return key_tags(client, key_id).get(KCV_TAG)
 
 
 def write_kcv_tag(client: Any, key_id: str, kcv: str) -> None:
@@ -533,8 +524,7 @@ def _ensure(client: Any, params: dict, check_mode: bool, raw: bytes | None, now:
         raise ByokError(f"key {key} not found (in this account and region): create it first with byok.kms.kms_external_key")
     check_key_workable(metadata, key)
     key_id = metadata["KeyId"]
-    spec = metadata.get("KeySpec") or "SYMMETRIC_DEFAULT"
-    family = check_spec_options(metadata, params, key)
+    spec, family = check_spec_options(metadata, params, key)
     warnings: list[str] = []
 
     material = wrapping = kcv = None

@@ -8,10 +8,14 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+
 from ansible_collections.byok.kms.plugins.module_utils._errors import ByokError
 from ansible_collections.byok.kms.plugins.module_utils._errors import KmsError
 
 ALIAS_PREFIX = "alias/"
+# The tag in which kms_key_material records the key check value of a symmetric key's material.
+KCV_TAG = "byok:key-check-value"
 
 
 def normalize_alias(alias: str) -> str:
@@ -28,6 +32,18 @@ def find_key(client: Any, key: str) -> dict | None:
         if e.code == "NotFoundException":
             return None
         raise
+
+
+def key_tags(client: Any, key_id: str) -> dict[str, str]:
+    """The key's tags as a dict (every page of ListResourceTags)."""
+    return boto3_tag_list_to_ansible_dict(client.paginate("ListResourceTags", "Tags", KeyId=key_id), "TagKey", "TagValue")
+
+
+def utc(value: datetime.datetime) -> datetime.datetime:
+    """A timezone-aware datetime in UTC; a naive one is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
 
 
 def _jsonable(value: Any) -> Any:

@@ -92,21 +92,21 @@ def _round_trip_mac(client: Any, key: str, metadata: dict) -> dict:
     return {"operations": ["GenerateMac", "VerifyMac"], "algorithm": algorithm}
 
 
-def _round_trip_sign(client: Any, key: str, metadata: dict, public_key_sha256: str | None) -> dict:
+def _check_public_key(client: Any, key: str, metadata: dict, expected: str) -> str:
+    """The SHA-256 of the key's public key (GetPublicKey), which must be ``expected`` (lower-case hex)."""
+    public = client.call("GetPublicKey", KeyId=metadata["KeyId"])["PublicKey"]
+    actual = hashlib.sha256(public).hexdigest()
+    if actual != expected:
+        raise _failed(
+            key, f"its public key (SHA-256 {actual}) is not the expected one ({expected}): "
+            "the key holds other material than the escrowed one", metadata, public_key_sha256=actual,
+        )
+    return actual
+
+
+def _round_trip_sign(client: Any, key: str, metadata: dict) -> dict:
     key_id = metadata["KeyId"]
     algorithm = _pick(PREFERRED_SIGNING, metadata.get("SigningAlgorithms"))
-    operations = []
-    result: dict[str, Any] = {}
-    if public_key_sha256:
-        public = client.call("GetPublicKey", KeyId=key_id)["PublicKey"]
-        actual = hashlib.sha256(public).hexdigest()
-        operations.append("GetPublicKey")
-        if actual != public_key_sha256.lower():
-            raise _failed(
-                key, f"its public key (SHA-256 {actual}) is not the expected one ({public_key_sha256.lower()}): "
-                "the key holds other material than the escrowed one", metadata, public_key_sha256=actual,
-            )
-        result["public_key_sha256"] = actual
     probe = os.urandom(32)
     signature = client.call("Sign", KeyId=key_id, Message=probe, MessageType="RAW", SigningAlgorithm=algorithm)["Signature"]
     verify = {"KeyId": key_id, "MessageType": "RAW", "SigningAlgorithm": algorithm, "Signature": signature}
@@ -115,8 +115,7 @@ def _round_trip_sign(client: Any, key: str, metadata: dict, public_key_sha256: s
     tampered = bytes([probe[0] ^ 1]) + probe[1:]
     if not _expect_rejected(lambda: client.call("Verify", Message=tampered, **verify), "SignatureValid", INVALID_SIGNATURE_CODES):
         raise _failed(key, "Verify accepted the signature for a different message", metadata, algorithm=algorithm)
-    result.update(operations=operations + ["Sign", "Verify"], algorithm=algorithm)
-    return result
+    return {"operations": ["Sign", "Verify"], "algorithm": algorithm}
 
 
 def verify_key(client: Any, key: str, public_key_sha256: str | None = None) -> dict:
@@ -136,28 +135,25 @@ def verify_key(client: Any, key: str, public_key_sha256: str | None = None) -> d
     if state != "Enabled":
         hint = " import its key material first" if state == "PendingImport" else " enable it first"
         raise _failed(key, f"the key is {state}, a round trip needs an Enabled key;{hint}", metadata, key_state=state)
+    if public_key_sha256 and not metadata.get("KeySpec", "").startswith(("RSA_", "ECC_")):
+        raise ValidationError("public_key_sha256", public_key_sha256, f"only RSA and ECC keys have a public key, not {metadata.get('KeySpec')}")
     usage = metadata.get("KeyUsage")
+    checked: dict[str, Any] = {}
     try:
+        if public_key_sha256:
+            checked["public_key_sha256"] = _check_public_key(client, key, metadata, public_key_sha256.lower())
         if usage == "ENCRYPT_DECRYPT":
             details = _round_trip_encrypt(client, key, metadata)
         elif usage == "GENERATE_VERIFY_MAC":
             details = _round_trip_mac(client, key, metadata)
         elif usage == "SIGN_VERIFY":
-            details = _round_trip_sign(client, key, metadata, public_key_sha256)
+            details = _round_trip_sign(client, key, metadata)
         else:
             raise ByokError(f"{key} has key usage {usage}: byok.kms verifies ENCRYPT_DECRYPT, GENERATE_VERIFY_MAC and SIGN_VERIFY keys")
     except KmsError as e:
         raise _failed(key, e.message, metadata, error={"code": e.code, "message": e.aws_message, "operation": e.operation}) from None
-    if public_key_sha256 and usage != "SIGN_VERIFY":
-        if metadata.get("KeySpec", "").startswith(("RSA_", "ECC_")):
-            public = client.call("GetPublicKey", KeyId=metadata["KeyId"])["PublicKey"]
-            actual = hashlib.sha256(public).hexdigest()
-            details["operations"].insert(0, "GetPublicKey")
-            if actual != public_key_sha256.lower():
-                raise _failed(key, f"its public key (SHA-256 {actual}) is not the expected one", metadata, public_key_sha256=actual)
-            details["public_key_sha256"] = actual
-        else:
-            raise ValidationError("public_key_sha256", public_key_sha256, f"only RSA and ECC keys have a public key, not {metadata.get('KeySpec')}")
+    if checked:
+        details["operations"].insert(0, "GetPublicKey")
     return {
         "ok": True,
         "key_id": metadata["KeyId"],
@@ -165,4 +161,5 @@ def verify_key(client: Any, key: str, public_key_sha256: str | None = None) -> d
         "key_spec": metadata.get("KeySpec"),
         "key_usage": usage,
         **details,
+        **checked,
     }

@@ -200,6 +200,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.byok.kms.plugins.module_utils._errors import ByokError
+from ansible_collections.byok.kms.plugins.module_utils._key_material import DEFAULT_WRAPPING_KEY_SPEC
+from ansible_collections.byok.kms.plugins.module_utils._key_material import STATES
+from ansible_collections.byok.kms.plugins.module_utils._key_material import WRAPPING_KEY_SPECS
 from ansible_collections.byok.kms.plugins.module_utils._key_material import ensure_key_material
 from ansible_collections.byok.kms.plugins.module_utils._key_material import read_key_material
 from ansible_collections.byok.kms.plugins.module_utils._key_material import scrubbed
@@ -207,18 +210,17 @@ from ansible_collections.byok.kms.plugins.module_utils._kms import KmsClient
 from ansible_collections.byok.kms.plugins.module_utils._kms import client_config
 from ansible_collections.byok.kms.plugins.module_utils._material import CRYPTOGRAPHY_IMPORT_ERROR
 from ansible_collections.byok.kms.plugins.module_utils._material import HAS_CRYPTOGRAPHY
-
-WRAPPING_ALGORITHMS = ["RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1"]
+from ansible_collections.byok.kms.plugins.module_utils._wrap import WRAPPING_ALGORITHMS
 
 
 def main() -> None:
     argument_spec = dict(
         key=dict(type="str", required=True, no_log=False),
-        state=dict(type="str", default="present", choices=["present", "absent", "rotated"]),
+        state=dict(type="str", default="present", choices=list(STATES)),
         key_material=dict(type="str", no_log=True),
         key_material_path=dict(type="path"),
-        wrapping_algorithm=dict(type="str", choices=WRAPPING_ALGORITHMS),
-        wrapping_key_spec=dict(type="str", default="RSA_4096", choices=["RSA_2048", "RSA_3072", "RSA_4096"]),
+        wrapping_algorithm=dict(type="str", choices=list(WRAPPING_ALGORITHMS)),
+        wrapping_key_spec=dict(type="str", default=DEFAULT_WRAPPING_KEY_SPEC, choices=list(WRAPPING_KEY_SPECS)),
         valid_to=dict(type="str"),
         valid_days=dict(type="int"),
         renew_within_days=dict(type="int"),

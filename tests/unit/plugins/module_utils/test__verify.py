@@ -127,9 +127,11 @@ def test_public_key_matches_escrow():
     result = verify.verify_key(kms, "k1", public_key_sha256=expected.upper())
     assert result["public_key_sha256"] == expected
     assert result["operations"] == ["GetPublicKey", "Sign", "Verify"]
+    kms.calls.clear()
     with pytest.raises(ByokError) as e:
         verify.verify_key(kms, "k1", public_key_sha256="0" * 64)
     assert "not the expected one" in e.value.message
+    assert kms.calls["Sign"] == 0
 
 
 @pytest.mark.parametrize("state, hint", [("PendingImport", "import its key material"), ("Disabled", "enable it")])
@@ -173,6 +175,23 @@ def test_bad_input_before_any_call(kwargs, option):
 
 
 def test_public_key_on_symmetric_key_is_refused():
+    kms = FakeKms("SYMMETRIC_DEFAULT")
     with pytest.raises(ValidationError) as e:
-        verify.verify_key(FakeKms("SYMMETRIC_DEFAULT"), "k1", public_key_sha256="a" * 64)
+        verify.verify_key(kms, "k1", public_key_sha256="a" * 64)
     assert e.value.option == "public_key_sha256"
+    assert kms.calls == Counter({"DescribeKey": 1}), "refused before the round trip"
+
+
+def test_public_key_of_an_encrypting_asymmetric_key():
+    kms = FakeKms("ECC_NIST_P256")
+    kms.meta["KeyUsage"] = "ENCRYPT_DECRYPT"  # as an RSA encryption key: public key checked, then Encrypt/Decrypt
+    expected = hashlib.sha256(kms.public_der()).hexdigest()
+    result = verify.verify_key(kms, "k1", public_key_sha256=expected)
+    assert result["public_key_sha256"] == expected
+    assert result["operations"] == ["GetPublicKey", "Encrypt", "Decrypt"]
+    kms.calls.clear()
+    with pytest.raises(ByokError) as e:
+        verify.verify_key(kms, "k1", public_key_sha256="0" * 64)
+    assert "not the expected one" in e.value.message and e.value.details["public_key_sha256"] == expected
+    assert e.value.details["ok"] is False
+    assert kms.calls["Encrypt"] == 0, "a wrong public key fails before the round trip"
