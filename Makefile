@@ -12,7 +12,6 @@ COLLECTIONS := $(CURDIR)/.build/collections
 # One per checkout, so that two checkouts can run it at once.
 SANITY_ROOT := $(or $(TMPDIR),/tmp)/byok-kms-sanity-$(shell printf %s '$(CURDIR)' | cksum | cut -d' ' -f1)
 SANITY_COLL := $(SANITY_ROOT)/ansible_collections/byok/kms
-SITE := $(shell ls -d $(CURDIR)/$(VENV)/lib/python3*/site-packages 2>/dev/null | head -n1)
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true

@@ -11,6 +11,7 @@ TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
 
 from kms_server.launch import kms_server  # noqa: E402
+from kms_server.testing import client  # noqa: E402
 from kms_server.with_server import endpoint_env  # noqa: E402
 
 
@@ -30,9 +31,4 @@ def kms_env(kms_endpoint):
 @pytest.fixture
 def kms_client(kms_endpoint):
     """A boto3 KMS client of the local server."""
-    import boto3
-
-    return boto3.client(
-        "kms", endpoint_url=kms_endpoint, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-    )
+    return client(kms_endpoint)

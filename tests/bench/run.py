@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -24,12 +23,12 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent))
 
 from kms_server.launch import kms_server  # noqa: E402
+from kms_server.testing import control  # noqa: E402
 from kms_server.with_server import endpoint_env  # noqa: E402
 
 
 def calls_since(url: str, seq: int) -> dict:
-    with urllib.request.urlopen(f"{url}/byok-api/calls?since={seq}", timeout=10) as response:  # loopback only
-        return json.load(response)
+    return control(url, f"calls?since={seq}")
 
 
 def run_playbook(url: str, playbook: Path, extra_vars: dict) -> tuple[float, dict]:

@@ -13,18 +13,20 @@ import sys
 import tarfile
 from pathlib import Path
 
-import pytest
+import ansible_runner
 import yaml
+from kms_server.testing import client
 
 from test_targets import ROOT
 
 BIN = Path(sys.executable).parent
 ACCOUNTS = {"acct-a": "111111111111", "acct-b": "222222222222"}
 ROLE = "ByokKeyManager"
+# What AWX's "Amazon Web Services" credential would inject (the local server accepts any).
+ACCESS_KEY, SECRET_KEY = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 
 def test_execution_environment_context_has_collection_and_dependencies(tmp_path):
-    pytest.importorskip("ansible_builder")
     # The definition's relative paths (../requirements.txt, ../.build/dist/...) resolved in a copy of the tree.
     tree = tmp_path / "tree"
     (tree / "meta").mkdir(parents=True)
@@ -95,8 +97,7 @@ def _inventory(tmp_path: Path) -> dict:
 
 
 def _run(private_data_dir: Path, kms_endpoint: str):
-    import ansible_runner
-
+    assert kms_endpoint.startswith("http://127."), kms_endpoint  # the local KMS server only, never AWS
     return ansible_runner.run(
         private_data_dir=str(private_data_dir),
         playbook=str(ROOT / "playbooks" / "multi_account.yml"),
@@ -105,23 +106,22 @@ def _run(private_data_dir: Path, kms_endpoint: str):
         extravars={"byok_kms_endpoint_url": kms_endpoint, "byok_aws_region": "us-east-1"},
         # What AWX's "Amazon Web Services" credential type injects, plus what the project needs to find itself.
         envvars={
-            "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
-            "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
             "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".build" / "collections"),
             "ANSIBLE_NOCOLOR": "1",
+            # anything boto3 does without the playbooks' endpoint_url also stays on the local server
+            "AWS_ENDPOINT_URL": kms_endpoint,
+            "AWS_EC2_METADATA_DISABLED": "true",
         },
     )
 
 
 def _aliases_in(account: str, kms_endpoint: str) -> set[str]:
-    import boto3
-
-    session = dict(region_name="us-east-1", endpoint_url=kms_endpoint,
-                   aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-    creds = boto3.client("sts", **session).assume_role(
+    creds = client(kms_endpoint, "sts", aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY).assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/{ROLE}", RoleSessionName="check")["Credentials"]
-    kms = boto3.client("kms", region_name="us-east-1", endpoint_url=kms_endpoint, aws_access_key_id=creds["AccessKeyId"],
-                       aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    kms = client(kms_endpoint, aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                 aws_session_token=creds["SessionToken"])
     result = set()
     for alias in kms.list_aliases()["Aliases"]:
         if alias["AliasName"].startswith("alias/aws/"):
@@ -142,7 +142,6 @@ def _ran_in_parallel(events: list, task: str) -> bool:
 
 
 def test_multi_account_through_ansible_runner(kms_endpoint, tmp_path, monkeypatch):
-    pytest.importorskip("ansible_runner")
     # ansible-runner runs `ansible-playbook` from PATH, as in an execution environment
     monkeypatch.setenv("PATH", f"{BIN}:{os.environ.get('PATH', '')}")
     private = tmp_path / "runner"

@@ -43,6 +43,9 @@ PLAYBOOK = """
       access_key: testing
       secret_key: testing
   tasks:
+    - name: Refuse to run anywhere but on the local server
+      ansible.builtin.assert:
+        that: lookup('ansible.builtin.env', 'BYOK_KMS_ENDPOINT') is match('http://127\\.')
     - ansible.builtin.include_role: {name: setup_kms_key_material}
     - name: Keys
       ansible.builtin.command: "{{ kms_tool }} create-key {{ item }}"
