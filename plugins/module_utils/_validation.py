@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from typing import Callable
 from typing import Iterable
 
 from ansible_collections.byok.kms.plugins.module_utils._errors import ValidationError
@@ -109,16 +110,21 @@ def validate_principal_arn(arn: Any, option: str) -> str:
     return arn
 
 
-def validate_principal_arns(arns: Iterable[Any] | None, option: str) -> list[str] | None:
-    """A list of IAM principal ARNs, duplicates removed (first one kept); None stays None."""
-    if arns is None:
+def _validate_each(values: Iterable[Any] | None, option: str, validate: Callable[[Any, str], str]) -> list[str] | None:
+    """Each element through ``validate``, duplicates removed (first one kept); None stays None."""
+    if values is None:
         return None
     result: list[str] = []
-    for arn in arns:
-        arn = validate_principal_arn(arn, option)
-        if arn not in result:
-            result.append(arn)
+    for value in values:
+        value = validate(value, option)
+        if value not in result:
+            result.append(value)
     return result
+
+
+def validate_principal_arns(arns: Iterable[Any] | None, option: str) -> list[str] | None:
+    """A list of IAM principal ARNs, duplicates removed (first one kept); None stays None."""
+    return _validate_each(arns, option, validate_principal_arn)
 
 
 def validate_account_id(account_id: Any, option: str) -> str:
@@ -130,14 +136,7 @@ def validate_account_id(account_id: Any, option: str) -> str:
 
 def validate_account_ids(account_ids: Iterable[Any] | None, option: str) -> list[str] | None:
     """A list of 12-digit account ids, duplicates removed; None stays None."""
-    if account_ids is None:
-        return None
-    result: list[str] = []
-    for account_id in account_ids:
-        account_id = validate_account_id(account_id, option)
-        if account_id not in result:
-            result.append(account_id)
-    return result
+    return _validate_each(account_ids, option, validate_account_id)
 
 
 def is_reserved_tag_key(key: str, prefixes: Iterable[str] = (AWS_TAG_PREFIX, BYOK_TAG_PREFIX)) -> bool:
